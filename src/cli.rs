@@ -1,0 +1,178 @@
+//! Command-line interface: every flag is defined here, and turned into validated library
+//! settings in one place ([`SimArgs::to_config`]).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use pilotnet_brain::circuit::RoadGeometry;
+use pilotnet_brain::control::CommandLimits;
+use pilotnet_brain::sim::camera::CameraConfig;
+use pilotnet_brain::sim::render::Appearance;
+use pilotnet_brain::sim::{Latency, SimConfig};
+
+/// PilotNet driving brain: drive laps in the embedded simulator and measure them.
+#[derive(Debug, Parser)]
+#[command(name = "pilotnet-brain", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Drive laps of a circuit in the embedded simulator and print lap statistics.
+    Sim(SimArgs),
+    /// List the built-in circuits.
+    Circuits,
+}
+
+/// Who drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PilotChoice {
+    /// Image-processing expert: follows the red line (labels training data).
+    Expert,
+}
+
+/// Arguments of `sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Built-in circuit name (see `pilotnet-brain circuits`) or path to a CSV file with a
+    /// header `x,y` and one point per row in metres.
+    #[arg(long, default_value = "lakeside")]
+    pub circuit: String,
+    /// Who drives.
+    #[arg(long, value_enum, default_value = "expert")]
+    pub pilot: PilotChoice,
+    /// Laps to drive.
+    #[arg(long, default_value_t = 1)]
+    pub laps: u32,
+    /// Drive the circuit the other way round.
+    #[arg(long)]
+    pub reverse: bool,
+    /// Simulated-time limit in seconds [default: 60 + 1 s per 3 m of the laps asked for].
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// Write stats.json, trajectory.csv and path.png into this folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Save camera frames the pilot processed as PNG into this folder.
+    #[arg(long)]
+    pub save_frames: Option<PathBuf>,
+    /// With --save-frames: keep every n-th frame.
+    #[arg(long, default_value_t = 1)]
+    pub save_every: u32,
+    /// Brain latency: `none` (the world waits for the brain), `measured` (commands apply
+    /// after the pilot's measured compute time; frames arriving meanwhile are dropped), or a
+    /// fixed number of milliseconds.
+    #[arg(long, default_value = "none", value_parser = parse_latency)]
+    pub latency: Latency,
+    /// Camera frame rate, Hz.
+    #[arg(long, default_value_t = 20.0)]
+    pub camera_hz: f64,
+    /// Physics step, seconds.
+    #[arg(long, default_value_t = 0.001)]
+    pub physics_dt: f64,
+    /// Road width, metres.
+    #[arg(long, default_value_t = RoadGeometry::default().road_width)]
+    pub road_width: f64,
+    /// Light level of the rendered scene (1 = nominal).
+    #[arg(long, default_value_t = 1.0)]
+    pub brightness: f32,
+    /// Per-pixel sensor noise amplitude (0–255 units).
+    #[arg(long, default_value_t = 0.0)]
+    pub noise: f32,
+    /// World-anchored ground texture amplitude (0–255 units).
+    #[arg(long, default_value_t = 0.0)]
+    pub texture: f32,
+    /// Seed of noise and texture.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Highest forward speed the vehicle accepts, m/s.
+    #[arg(long, default_value_t = CommandLimits::default().v_max)]
+    pub max_v: f64,
+    /// Highest yaw rate magnitude the vehicle accepts, rad/s.
+    #[arg(long, default_value_t = CommandLimits::default().w_max)]
+    pub max_w: f64,
+}
+
+fn parse_latency(s: &str) -> Result<Latency, String> {
+    match s {
+        "none" | "0" => Ok(Latency::None),
+        "measured" => Ok(Latency::Measured),
+        ms => ms
+            .trim_end_matches("ms")
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .map(|v| Latency::Fixed(v / 1e3))
+            .ok_or_else(|| format!("'{s}' is not 'none', 'measured' or a number of milliseconds")),
+    }
+}
+
+impl SimArgs {
+    /// Road geometry from the flags.
+    pub fn road(&self) -> RoadGeometry {
+        RoadGeometry {
+            road_width: self.road_width,
+            ..RoadGeometry::default()
+        }
+    }
+
+    /// Simulator settings from the flags, for a circuit of `lap_length` metres.
+    pub fn to_config(&self, lap_length: f64) -> SimConfig {
+        let defaults = SimConfig::default();
+        SimConfig {
+            laps: self.laps,
+            timeout_s: self
+                .timeout
+                .unwrap_or(60.0 + lap_length * self.laps as f64 / 3.0),
+            physics_dt: self.physics_dt,
+            camera: CameraConfig {
+                rate_hz: self.camera_hz,
+                ..CameraConfig::default()
+            },
+            appearance: Appearance {
+                brightness: self.brightness,
+                noise: self.noise,
+                texture: self.texture,
+                seed: self.seed,
+                ..Appearance::default()
+            },
+            latency: self.latency,
+            limits: CommandLimits {
+                v_max: self.max_v,
+                w_max: self.max_w,
+                ..CommandLimits::default()
+            },
+            save_frames: self.save_frames.clone().map(|d| (d, self.save_every)),
+            ..defaults
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_values() {
+        assert_eq!(parse_latency("none"), Ok(Latency::None));
+        assert_eq!(parse_latency("measured"), Ok(Latency::Measured));
+        assert_eq!(parse_latency("25"), Ok(Latency::Fixed(0.025)));
+        assert_eq!(parse_latency("40ms"), Ok(Latency::Fixed(0.04)));
+        assert!(parse_latency("-3").is_err());
+        assert!(parse_latency("soon").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,197 @@
+//! Velocity commands and the limits applied to them before they reach a vehicle.
+//!
+//! A [`Command`] is what `geometry_msgs/Twist` carries for a planar robot: `linear.x` (v) and
+//! `angular.z` (w). [`Limiter`] is the last stage of every pipeline: it replaces non-finite
+//! commands with a stop, clamps to the configured ranges and bounds the rate of change.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A velocity command.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Command {
+    /// Forward speed, m/s.
+    pub v: f64,
+    /// Yaw rate, rad/s (positive turns left).
+    pub w: f64,
+}
+
+impl Command {
+    /// Standing still.
+    pub const STOP: Command = Command { v: 0.0, w: 0.0 };
+
+    /// A command from its parts.
+    pub const fn new(v: f64, w: f64) -> Self {
+        Self { v, w }
+    }
+    /// True when both parts are finite numbers.
+    pub fn is_finite(&self) -> bool {
+        self.v.is_finite() && self.w.is_finite()
+    }
+}
+
+/// Ranges and rates a command must respect.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CommandLimits {
+    /// Lowest forward speed, m/s.
+    pub v_min: f64,
+    /// Highest forward speed, m/s.
+    pub v_max: f64,
+    /// Largest yaw rate magnitude, rad/s.
+    pub w_max: f64,
+    /// Largest change of v per second, m/s² (infinite: no limit).
+    pub dv_max: f64,
+    /// Largest change of w per second, rad/s² (infinite: no limit).
+    pub dw_max: f64,
+}
+
+impl Default for CommandLimits {
+    /// The ranges of Behavior Metrics' F1 brains: v in [0, 24] m/s, |w| ≤ 7.1 rad/s.
+    fn default() -> Self {
+        Self {
+            v_min: 0.0,
+            v_max: 24.0,
+            w_max: 7.1,
+            dv_max: f64::INFINITY,
+            dw_max: f64::INFINITY,
+        }
+    }
+}
+
+/// An invalid set of limits.
+#[derive(Debug, Error, PartialEq)]
+#[error("command limits: {0}")]
+pub struct LimitsError(String);
+
+impl CommandLimits {
+    /// Checks that the limits make sense.
+    pub fn validate(&self) -> Result<(), LimitsError> {
+        let finite = [self.v_min, self.v_max, self.w_max];
+        if finite.iter().any(|x| !x.is_finite()) {
+            return Err(LimitsError("v_min, v_max and w_max must be finite".into()));
+        }
+        if self.v_min > self.v_max {
+            return Err(LimitsError(format!(
+                "v_min {} is above v_max {}",
+                self.v_min, self.v_max
+            )));
+        }
+        if self.w_max < 0.0 {
+            return Err(LimitsError(format!("w_max {} is negative", self.w_max)));
+        }
+        if self.dv_max.is_nan() || self.dv_max <= 0.0 || self.dw_max.is_nan() || self.dw_max <= 0.0
+        {
+            return Err(LimitsError(
+                "dv_max and dw_max must be positive (or infinite for no limit)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the limiter did to a command.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limited {
+    /// The command to send.
+    pub cmd: Command,
+    /// The input was NaN or infinite and was replaced by a stop.
+    pub non_finite: bool,
+    /// The input was outside a range or rate and was changed.
+    pub clamped: bool,
+}
+
+/// Applies [`CommandLimits`], remembering the last command for the rate limits.
+#[derive(Debug, Clone)]
+pub struct Limiter {
+    limits: CommandLimits,
+    last: Option<(f64, Command)>,
+}
+
+impl Limiter {
+    /// A limiter with no history.
+    pub fn new(limits: CommandLimits) -> Self {
+        Self { limits, last: None }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &CommandLimits {
+        &self.limits
+    }
+
+    /// Limits `cmd`, issued at time `t` seconds.
+    pub fn apply(&mut self, cmd: Command, t: f64) -> Limited {
+        let l = &self.limits;
+        let non_finite = !cmd.is_finite();
+        let target = if non_finite { Command::STOP } else { cmd };
+        let mut out = Command::new(
+            target.v.clamp(l.v_min, l.v_max),
+            target.w.clamp(-l.w_max, l.w_max),
+        );
+        // A stop for a non-finite command is a safety action: it is not rate limited.
+        if let (false, Some((t0, prev))) = (non_finite, self.last) {
+            let dt = (t - t0).max(0.0);
+            // An infinite rate is no limit (and inf * 0 would be NaN).
+            if l.dv_max.is_finite() {
+                out.v = out.v.clamp(prev.v - l.dv_max * dt, prev.v + l.dv_max * dt);
+            }
+            if l.dw_max.is_finite() {
+                out.w = out.w.clamp(prev.w - l.dw_max * dt, prev.w + l.dw_max * dt);
+            }
+        }
+        self.last = Some((t, out));
+        Limited {
+            cmd: out,
+            non_finite,
+            clamped: !non_finite && out != cmd,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_becomes_stop() {
+        let mut l = Limiter::new(CommandLimits::default());
+        let r = l.apply(Command::new(f64::NAN, 1.0), 0.0);
+        assert!(r.non_finite);
+        assert_eq!(r.cmd, Command::STOP);
+        let r = l.apply(Command::new(3.0, f64::INFINITY), 0.1);
+        assert!(r.non_finite);
+        assert_eq!(r.cmd, Command::STOP);
+    }
+
+    #[test]
+    fn clamps_ranges_and_rates() {
+        let limits = CommandLimits {
+            dv_max: 10.0,
+            ..CommandLimits::default()
+        };
+        let mut l = Limiter::new(limits);
+        let r = l.apply(Command::new(30.0, -9.0), 0.0);
+        assert_eq!(r.cmd, Command::new(24.0, -7.1));
+        assert!(r.clamped);
+        // 0.1 s later v may drop by at most 1 m/s.
+        let r = l.apply(Command::new(0.0, 0.0), 0.1);
+        assert!((r.cmd.v - 23.0).abs() < 1e-9);
+        // Two commands with the same stamp and no rate limit pass unchanged.
+        let mut free = Limiter::new(CommandLimits::default());
+        free.apply(Command::new(1.0, 0.0), 0.0);
+        assert_eq!(
+            free.apply(Command::new(2.0, 1.0), 0.0).cmd,
+            Command::new(2.0, 1.0)
+        );
+    }
+
+    #[test]
+    fn validate_rejects_nonsense() {
+        let bad = CommandLimits {
+            v_min: 5.0,
+            v_max: 1.0,
+            ..CommandLimits::default()
+        };
+        assert!(bad.validate().is_err());
+        assert!(CommandLimits::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,19 @@
+//! pilotnet_brain: an autonomous-driving brain that runs a PilotNet-style network (camera image
+//! → linear and angular velocity) and measures how well it drives, in the style of JdeRobot's
+//! Behavior Metrics.
+//!
+//! The library is free of ROS types: [`circuit`], [`sim`] (the embedded simulator),
+//! [`pilot`] (the expert and, later, network pilots), [`control`], [`pipeline`] and
+//! [`metrics`]. The ROS 2 node is a thin adapter behind the `ros2` cargo feature.
+
+#![deny(missing_docs)]
+
+pub mod circuit;
+pub mod control;
+pub mod geometry;
+pub mod metrics;
+pub mod pilot;
+pub mod pipeline;
+pub mod report;
+pub mod sensor;
+pub mod sim;

@@ -1,0 +1,82 @@
+//! The `pilotnet-brain` binary: parses the command line, runs the library, prints results.
+//! Errors print their whole chain and exit with status 2.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use cli::{Cli, Command, PilotChoice, SimArgs};
+use pilotnet_brain::circuit::{Circuit, BUILTIN_CIRCUITS};
+use pilotnet_brain::pilot::{ExpertConfig, ExpertPilot, Pilot};
+use pilotnet_brain::pipeline::Pipeline;
+use pilotnet_brain::report::RunReport;
+use pilotnet_brain::sim;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sim(args) => run_sim(&args),
+        Command::Circuits => list_circuits(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
+    let circuit = Circuit::load(&args.circuit, args.road(), args.reverse)?;
+    let config = args.to_config(circuit.length());
+    let pilot: Box<dyn Pilot> = match args.pilot {
+        PilotChoice::Expert => Box::new(ExpertPilot::new(config.camera, ExpertConfig::default())),
+    };
+    let mut pipeline = Pipeline::new(pilot, config.limits);
+    tracing::info!(circuit = %circuit.name, length_m = circuit.length(), "driving");
+    let outcome = sim::run(&circuit, &mut pipeline, &config)?;
+    let report = RunReport::new(&circuit, &config, &outcome);
+    if let Some(dir) = &args.out {
+        report
+            .write_dir(dir, &circuit, &outcome.trajectory)
+            .with_context(|| format!("writing the run's results to {}", dir.display()))?;
+    }
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_table());
+        if let Some(dir) = &args.out {
+            println!("results written to {}", dir.display());
+        }
+    }
+    Ok(())
+}
+
+fn list_circuits() -> anyhow::Result<()> {
+    println!(
+        "{:<12} {:>9} {:>11}  character",
+        "name", "length", "min radius"
+    );
+    for b in BUILTIN_CIRCUITS {
+        let c = Circuit::load(b.name, Default::default(), false)?;
+        println!(
+            "{:<12} {:>7.0} m {:>9.1} m  {}",
+            b.name,
+            c.length(),
+            c.min_radius(),
+            b.character
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! Position deviation between a driven path and a reference line.
+//!
+//! Two definitions live here. The project's own ([`mean_distance`]) is the mean, over the
+//! driven odometry samples, of each sample's distance to the nearest point of the reference
+//! polyline (segments, not just vertices), in metres. Behavior Metrics' ([`bm_position_deviation`])
+//! goes the other way — from each reference point to the driven path — and averages `1000**d`,
+//! which is why its published "MAE" values are 4–17 rather than metres.
+
+use crate::geometry::{closest_on_segment, ClosedPolyline, Vec2};
+
+/// Mean distance from each point of `path` to the closed `reference` line, metres.
+pub fn mean_distance(reference: &ClosedPolyline, path: &[Vec2]) -> Option<f64> {
+    if path.is_empty() {
+        return None;
+    }
+    let sum: f64 = path.iter().map(|p| reference.project(*p).distance).sum();
+    Some(sum / path.len() as f64)
+}
+
+/// Behavior Metrics' `position_deviation_mae`, on a polyline instead of their spline.
+///
+/// As in `behavior_metrics/utils/metrics.py`: the reference points are rotated to start at the
+/// one nearest the path's first point and visited in order (wrapping around for further laps);
+/// each is matched to the nearest point of the driven path, searching forward from the previous
+/// match (so a path passing a place twice is matched in order); `1000**d` of that distance d is
+/// accumulated; the walk stops once the match reaches the end of the driven path. Returns the
+/// mean, or `None` for a path of fewer than two points.
+pub fn bm_position_deviation(reference: &[Vec2], path: &[Vec2]) -> Option<f64> {
+    if path.len() < 2 || reference.is_empty() {
+        return None;
+    }
+    let start = reference
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.dist(path[0]).total_cmp(&b.1.dist(path[0])))
+        .map(|(i, _)| i)?;
+    let last_segment = path.len() - 2;
+    // Search this many driven segments past the previous match (Behavior Metrics searches 100
+    // spline samples ahead; at 20 Hz odometry that is 5 s of driving).
+    const AHEAD: usize = 100;
+    let mut matched = 0usize;
+    let mut sum = 0.0;
+    let mut count = 0usize;
+    // At most as many visits as the path could cover laps, plus one.
+    let max_visits = reference.len() * (path.len() / 2 + 1);
+    for k in 0..max_visits {
+        let r = reference[(start + k) % reference.len()];
+        let mut best = (f64::INFINITY, matched, 0.0);
+        for seg in matched..=(matched + AHEAD).min(last_segment) {
+            let (t, d) = closest_on_segment(r, path[seg], path[seg + 1]);
+            if d < best.0 {
+                best = (d, seg, t);
+            }
+        }
+        let (d, seg, t) = best;
+        // Behavior Metrics stops once the match lies within the last sample interval.
+        if seg == last_segment && t > 0.0 && k > 0 {
+            break;
+        }
+        matched = seg;
+        sum += 1000f64.powf(d);
+        count += 1;
+    }
+    (count > 0).then(|| sum / count as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn straight_offset_reference() {
+        // Reference along y = 0, path along y = 0.3, both 0..50 m.
+        let reference: Vec<Vec2> = (0..=500).map(|i| Vec2::new(i as f64 * 0.1, 0.0)).collect();
+        let path: Vec<Vec2> = (0..=100).map(|i| Vec2::new(i as f64 * 0.5, 0.3)).collect();
+        let bm = bm_position_deviation(&reference, &path).unwrap();
+        assert!((bm - 1000f64.powf(0.3)).abs() < 1e-6, "bm {bm}");
+    }
+
+    #[test]
+    fn one_bad_stretch_dominates_the_bm_score() {
+        // 1000**d is steep: 10 % of the reference 1 m off costs more than 90 % on the line.
+        let reference: Vec<Vec2> = (0..=1000).map(|i| Vec2::new(i as f64 * 0.1, 0.0)).collect();
+        let path: Vec<Vec2> = (0..=200)
+            .map(|i| {
+                let x = i as f64 * 0.5;
+                Vec2::new(x, if (40.0..50.0).contains(&x) { 1.0 } else { 0.0 })
+            })
+            .collect();
+        let bm = bm_position_deviation(&reference, &path).unwrap();
+        assert!(bm > 50.0, "bm {bm}");
+    }
+
+    #[test]
+    fn mean_distance_of_offset_square() {
+        let square = ClosedPolyline::new(vec![
+            Vec2::new(0.0, 0.0),
+            Vec2::new(10.0, 0.0),
+            Vec2::new(10.0, 10.0),
+            Vec2::new(0.0, 10.0),
+        ]);
+        let path = [
+            Vec2::new(5.0, 0.5),
+            Vec2::new(9.0, 5.0),
+            Vec2::new(5.0, 10.5),
+        ];
+        let m = mean_distance(&square, &path).unwrap();
+        assert!((m - (0.5 + 1.0 + 0.5) / 3.0).abs() < 1e-12);
+        assert!(mean_distance(&square, &[]).is_none());
+    }
+}

@@ -1,0 +1,379 @@
+//! The expert pilot: follows the red line from the camera image alone, like Behavior Metrics'
+//! explicit brains, and labels training data for the network.
+//!
+//! Per frame it scans a few dozen image rows for red pixels, tracks the line upwards from the
+//! bottom of the image, back-projects the line's centre in each row to the ground with the
+//! camera's calibration, and fits a parabola y = a + b·x + c·x² in the car frame. Steering is a
+//! path-following law on the line's offset, heading and curvature, evaluated where the car will
+//! be halfway through the command's hold; speed follows the sharpest curvature in sight.
+
+use serde::{Deserialize, Serialize};
+
+use crate::control::Command;
+use crate::pilot::{Pilot, PilotError};
+use crate::sensor::{Frame, FrameError, Odometry};
+use crate::sim::camera::{CameraConfig, CameraModel};
+
+/// Tuning of the expert.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ExpertConfig {
+    /// Slowest cruising speed, m/s.
+    pub v_min: f64,
+    /// Fastest speed, m/s.
+    pub v_max: f64,
+    /// Lateral acceleration the speed is chosen for, m/s².
+    pub lateral_accel: f64,
+    /// Largest speed increase per second, m/s².
+    pub accel: f64,
+    /// Largest speed decrease per second, m/s².
+    pub decel: f64,
+    /// Gain on lateral offset, 1/m² (distance domain).
+    pub k_offset: f64,
+    /// Gain on heading error, 1/m (distance domain).
+    pub k_heading: f64,
+    /// Time between commands the expert plans for, seconds (the camera period).
+    pub period: f64,
+}
+
+impl Default for ExpertConfig {
+    fn default() -> Self {
+        Self {
+            v_min: 6.5,
+            v_max: 13.0,
+            lateral_accel: 22.0,
+            accel: 6.0,
+            decel: 30.0,
+            k_offset: 0.5,
+            k_heading: 1.3,
+            period: 0.05,
+        }
+    }
+}
+
+/// One image row the expert scans, with its ground geometry.
+#[derive(Debug, Clone, Copy)]
+struct ScanRow {
+    row: u32,
+}
+
+/// A point of the red line in the car frame (x forward, y left), metres.
+#[derive(Debug, Clone, Copy)]
+struct LinePoint {
+    x: f64,
+    y: f64,
+}
+
+/// What the expert saw in the last frame (for tests and diagnostics).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Sighting {
+    /// Line points found.
+    pub points: usize,
+    /// Farthest line point ahead, metres.
+    pub reach: f64,
+    /// Offset of the line at the car, metres (positive: line to the left).
+    pub offset: f64,
+    /// Heading of the line relative to the car, radians.
+    pub heading: f64,
+    /// Curvature of the line, 1/m.
+    pub curvature: f64,
+}
+
+/// The expert pilot.
+#[derive(Debug, Clone)]
+pub struct ExpertPilot {
+    config: ExpertConfig,
+    camera: CameraModel,
+    rows: Vec<ScanRow>,
+    last: Command,
+    last_column: Option<f64>,
+    frames_without_line: u32,
+    sighting: Sighting,
+    points: Vec<LinePoint>,
+}
+
+impl ExpertPilot {
+    /// An expert for frames from a camera with these settings.
+    pub fn new(camera: CameraConfig, config: ExpertConfig) -> Self {
+        let model = CameraModel::new(camera);
+        // Rows every 0.4 m of ground ahead, from the bottom of the image to 30 m.
+        let mut rows: Vec<ScanRow> = Vec::new();
+        let bottom = model.pixel_to_ground(model.cx, camera.height as f64 - 0.5);
+        let mut x = bottom.map_or(1.0, |(g, _)| g.x);
+        while x < 30.0 {
+            if let Some((_, v)) = model.ground_to_pixel(crate::geometry::Vec2::new(x, 0.0)) {
+                let row = v.floor().clamp(0.0, camera.height as f64 - 1.0) as u32;
+                if rows.last().is_none_or(|r| r.row != row) {
+                    rows.push(ScanRow { row });
+                }
+            }
+            x += 0.4;
+        }
+        Self {
+            config,
+            camera: model,
+            rows,
+            last: Command::STOP,
+            last_column: None,
+            frames_without_line: 0,
+            sighting: Sighting::default(),
+            points: Vec::with_capacity(128),
+        }
+    }
+
+    /// What the last frame showed.
+    pub fn sighting(&self) -> Sighting {
+        self.sighting
+    }
+
+    /// Finds the red line's points in the frame, tracking it upwards from the bottom row.
+    fn find_line(&mut self, frame: &Frame) {
+        self.points.clear();
+        let width = frame.width as f64;
+        let mut expected = self.last_column.unwrap_or(width / 2.0);
+        let mut prev: Option<LinePoint> = None;
+        let mut misses = 0;
+        for &ScanRow { row } in &self.rows {
+            let mut best: Option<(f64, f64)> = None; // (column, distance to expected)
+            let mut run: Option<(f64, f64)> = None; // (weighted sum, weight)
+            for x in 0..=frame.width {
+                let redness = if x < frame.width {
+                    let [r, g, b] = frame.rgb(x, row);
+                    let (r, g, b) = (r as f64, g as f64, b as f64);
+                    let m = g.max(b);
+                    if r > 60.0 && r > 1.8 * m + 20.0 {
+                        r - m
+                    } else {
+                        0.0
+                    }
+                } else {
+                    0.0
+                };
+                if redness > 0.0 {
+                    let (s, w) = run.unwrap_or((0.0, 0.0));
+                    run = Some((s + redness * (x as f64 + 0.5), w + redness));
+                } else if let Some((s, w)) = run.take() {
+                    let col = s / w;
+                    let dist = (col - expected).abs();
+                    if best.is_none_or(|(_, d)| dist < d) {
+                        best = Some((col, dist));
+                    }
+                }
+            }
+            let accepted = best.and_then(|(col, _)| {
+                let (g, _) = self.camera.pixel_to_ground(col, row as f64 + 0.5)?;
+                let p = LinePoint { x: g.x, y: g.y };
+                // The line is continuous: reject a jump to another stretch of the circuit.
+                let ok = match prev {
+                    None => true,
+                    Some(q) => (p.y - q.y).abs() <= 0.8 + 1.5 * (p.x - q.x).abs(),
+                };
+                ok.then_some((col, p))
+            });
+            match accepted {
+                Some((col, p)) => {
+                    if prev.is_none() {
+                        self.last_column = Some(col);
+                    }
+                    expected = col;
+                    prev = Some(p);
+                    self.points.push(p);
+                    misses = 0;
+                }
+                None if prev.is_some() => {
+                    misses += 1;
+                    if misses > 4 {
+                        break;
+                    }
+                }
+                None => {}
+            }
+        }
+        if self.points.is_empty() {
+            self.last_column = None;
+        }
+    }
+}
+
+/// Least-squares parabola y = a + b·x + c·x² through points with x ≤ `x_max`.
+fn fit_parabola(points: &[LinePoint], x_max: f64) -> Option<[f64; 3]> {
+    let mut m = [[0.0f64; 3]; 3];
+    let mut r = [0.0f64; 3];
+    let mut n = 0;
+    for p in points.iter().filter(|p| p.x <= x_max) {
+        let xs = [1.0, p.x, p.x * p.x];
+        for i in 0..3 {
+            for j in 0..3 {
+                m[i][j] += xs[i] * xs[j];
+            }
+            r[i] += xs[i] * p.y;
+        }
+        n += 1;
+    }
+    if n < 4 {
+        return None;
+    }
+    solve3(m, r)
+}
+
+/// Solves a 3×3 linear system by Gaussian elimination with partial pivoting.
+fn solve3(mut m: [[f64; 3]; 3], mut r: [f64; 3]) -> Option<[f64; 3]> {
+    for col in 0..3 {
+        let piv = (col..3).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))?;
+        if m[piv][col].abs() < 1e-12 {
+            return None;
+        }
+        m.swap(col, piv);
+        r.swap(col, piv);
+        let pivot_row = m[col];
+        for row in col + 1..3 {
+            let f = m[row][col] / pivot_row[col];
+            for (x, p) in m[row].iter_mut().zip(pivot_row).skip(col) {
+                *x -= f * p;
+            }
+            r[row] -= f * r[col];
+        }
+    }
+    let mut x = [0.0; 3];
+    for i in (0..3).rev() {
+        let s: f64 = (i + 1..3).map(|k| m[i][k] * x[k]).sum();
+        x[i] = (r[i] - s) / m[i][i];
+    }
+    Some(x)
+}
+
+impl Pilot for ExpertPilot {
+    fn name(&self) -> &str {
+        "expert"
+    }
+
+    fn drive(
+        &mut self,
+        frame: &Frame,
+        _odometry: Option<&Odometry>,
+    ) -> Result<Command, PilotError> {
+        frame.validate()?;
+        if frame.encoding == crate::sensor::Encoding::Mono8 {
+            return Err(FrameError::NeedsColour(frame.encoding).into());
+        }
+        let cfg = self.camera.config;
+        if frame.width != cfg.width || frame.height != cfg.height {
+            return Err(FrameError::WrongSize {
+                width: frame.width,
+                height: frame.height,
+                expected_width: cfg.width,
+                expected_height: cfg.height,
+            }
+            .into());
+        }
+        self.find_line(frame);
+        let c = self.config;
+        let v_now = self.last.v.max(c.v_min);
+        let reach = self.points.last().map_or(0.0, |p| p.x);
+        let near = fit_parabola(&self.points, 6.0 + 0.4 * v_now)
+            .or_else(|| fit_parabola(&self.points, f64::INFINITY));
+        let Some([a, b, cc]) = near else {
+            // Line lost: keep turning as before, slowing down; stop after a second.
+            self.frames_without_line += 1;
+            self.sighting = Sighting {
+                points: self.points.len(),
+                reach,
+                ..Sighting::default()
+            };
+            let v = if self.frames_without_line as f64 * c.period > 1.0 {
+                0.0
+            } else {
+                (self.last.v - c.decel * c.period * 0.25).max(0.0)
+            };
+            self.last = Command::new(v, self.last.w);
+            return Ok(self.last);
+        };
+        self.frames_without_line = 0;
+
+        // Speed: the sharpest curvature over the whole visible line, and how far we can see.
+        let far = fit_parabola(&self.points, f64::INFINITY).unwrap_or([a, b, cc]);
+        let curvature = |p: [f64; 3], x: f64| {
+            let d1 = p[1] + 2.0 * p[2] * x;
+            2.0 * p[2] / (1.0 + d1 * d1).powf(1.5)
+        };
+        let kappa_near = curvature([a, b, cc], 0.0);
+        let kappa_far = curvature(far, reach * 0.5);
+        let kappa_max = kappa_near.abs().max(kappa_far.abs()).max(1e-6);
+        let mut v_target = (c.lateral_accel / kappa_max).sqrt();
+        // Stop in the distance we can see the line (at the decel the expert allows itself).
+        v_target = v_target.min((2.0 * c.decel * 0.25 * (reach - 1.0).max(0.0)).sqrt());
+        v_target = v_target.clamp(c.v_min, c.v_max);
+        let v = v_target.clamp(
+            self.last.v - c.decel * c.period,
+            self.last.v + c.accel * c.period,
+        );
+        let v_eff = v.max(1.0);
+
+        // Steering: errors where the car will be halfway through this command's hold.
+        let x0 = v_eff * c.period * 0.5;
+        let car_kappa = self.last.w / v_eff;
+        let offset = a + b * x0 + cc * x0 * x0 - 0.5 * car_kappa * x0 * x0;
+        let heading = (b + 2.0 * cc * x0).atan() - car_kappa * x0;
+        let kappa = curvature([a, b, cc], x0);
+        // Distance-domain gains shrink when one period covers more road.
+        let step = v_eff * c.period;
+        let scale = (0.55 / step).min(1.0);
+        let w =
+            v_eff * (kappa + c.k_offset * scale * scale * offset + c.k_heading * scale * heading);
+        self.sighting = Sighting {
+            points: self.points.len(),
+            reach,
+            offset: a,
+            heading: b.atan(),
+            curvature: kappa_near,
+        };
+        self.last = Command::new(v, w);
+        Ok(self.last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parabola_fit_recovers_coefficients() {
+        let pts: Vec<LinePoint> = (0..20)
+            .map(|i| {
+                let x = 1.0 + i as f64 * 0.5;
+                LinePoint {
+                    x,
+                    y: 0.3 - 0.1 * x + 0.02 * x * x,
+                }
+            })
+            .collect();
+        let [a, b, c] = fit_parabola(&pts, f64::INFINITY).unwrap();
+        assert!((a - 0.3).abs() < 1e-9 && (b + 0.1).abs() < 1e-9 && (c - 0.02).abs() < 1e-9);
+    }
+
+    #[test]
+    fn rejects_grey_and_wrong_size_frames() {
+        let mut e = ExpertPilot::new(CameraConfig::default(), ExpertConfig::default());
+        let mut f = Frame::new_rgb8(320, 240);
+        assert!(matches!(
+            e.drive(&f, None),
+            Err(PilotError::Frame(FrameError::WrongSize { .. }))
+        ));
+        f = Frame::new_rgb8(640, 480);
+        f.encoding = crate::sensor::Encoding::Mono8;
+        assert!(matches!(
+            e.drive(&f, None),
+            Err(PilotError::Frame(FrameError::NeedsColour(_)))
+        ));
+    }
+
+    #[test]
+    fn blank_frame_slows_then_stops() {
+        let mut e = ExpertPilot::new(CameraConfig::default(), ExpertConfig::default());
+        let f = Frame::new_rgb8(640, 480);
+        let mut last = Command::new(1.0, 0.0);
+        for _ in 0..30 {
+            last = e.drive(&f, None).unwrap();
+        }
+        assert_eq!(last.v, 0.0);
+    }
+}
