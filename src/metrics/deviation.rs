@@ -41,6 +41,7 @@ pub fn bm_position_deviation(reference: &[Vec2], path: &[Vec2]) -> Option<f64> {
     let mut matched = 0usize;
     let mut sum = 0.0;
     let mut count = 0usize;
+    let (mut last_position, mut stalled) = (0.0f64, 0u32);
     // At most as many visits as the path could cover laps, plus one.
     let max_visits = reference.len() * (path.len() / 2 + 1);
     for k in 0..max_visits {
@@ -53,10 +54,22 @@ pub fn bm_position_deviation(reference: &[Vec2], path: &[Vec2]) -> Option<f64> {
             }
         }
         let (d, seg, t) = best;
-        // Behavior Metrics stops once the match lies within the last sample interval.
+        // Behavior Metrics stops once the match lies within the last sample interval…
         if seg == last_segment && t > 0.0 && k > 0 {
             break;
         }
+        // …or once it stops advancing along the path (the path left the reference: the
+        // rest of the reference has no counterpart), after four matches in the same place.
+        let position = seg as f64 + t;
+        if k > 0 && (position - last_position).abs() < 0.01 {
+            stalled += 1;
+            if stalled > 3 {
+                break;
+            }
+        } else {
+            stalled = 0;
+        }
+        last_position = position;
         matched = seg;
         sum += 1000f64.powf(d);
         count += 1;
@@ -75,6 +88,18 @@ mod tests {
         let path: Vec<Vec2> = (0..=100).map(|i| Vec2::new(i as f64 * 0.5, 0.3)).collect();
         let bm = bm_position_deviation(&reference, &path).unwrap();
         assert!((bm - 1000f64.powf(0.3)).abs() < 1e-6, "bm {bm}");
+    }
+
+    #[test]
+    fn a_path_that_leaves_the_reference_is_scored_up_to_where_it_left() {
+        // Reference along y = 0 for 100 m; the path follows it for 30 m at 0.1 m, then turns
+        // away at right angles for 10 m.
+        let reference: Vec<Vec2> = (0..=1000).map(|i| Vec2::new(i as f64 * 0.1, 0.0)).collect();
+        let mut path: Vec<Vec2> = (0..=60).map(|i| Vec2::new(i as f64 * 0.5, 0.1)).collect();
+        path.extend((1..=20).map(|i| Vec2::new(30.0, 0.1 - i as f64 * 0.5)));
+        let bm = bm_position_deviation(&reference, &path).unwrap();
+        // About 30 m of reference at 0.1 m (1000^0.1 = 2.0) and a few points past the turn.
+        assert!((bm - 1000f64.powf(0.1)).abs() < 0.2, "bm {bm}");
     }
 
     #[test]

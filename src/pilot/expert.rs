@@ -25,12 +25,14 @@ pub struct ExpertConfig {
     pub lateral_accel: f64,
     /// Largest speed increase per second, m/s².
     pub accel: f64,
-    /// Largest speed decrease per second, m/s².
+    /// Braking the expert plans with when it sees a curve ahead, m/s².
     pub decel: f64,
     /// Gain on lateral offset, 1/m² (distance domain).
     pub k_offset: f64,
     /// Gain on heading error, 1/m (distance domain).
     pub k_heading: f64,
+    /// Tightest turn the expert commands, 1/m (Nürburgring's hairpin has a radius near 2.3 m).
+    pub max_curvature: f64,
     /// Time between commands the expert plans for, seconds (the camera period).
     pub period: f64,
 }
@@ -38,13 +40,14 @@ pub struct ExpertConfig {
 impl Default for ExpertConfig {
     fn default() -> Self {
         Self {
-            v_min: 6.5,
+            v_min: 3.0,
             v_max: 13.0,
-            lateral_accel: 22.0,
+            lateral_accel: 12.0,
             accel: 6.0,
-            decel: 30.0,
+            decel: 8.0,
             k_offset: 0.5,
             k_heading: 1.3,
+            max_curvature: 0.7,
             period: 0.05,
         }
     }
@@ -95,19 +98,18 @@ impl ExpertPilot {
     /// An expert for frames from a camera with these settings.
     pub fn new(camera: CameraConfig, config: ExpertConfig) -> Self {
         let model = CameraModel::new(camera);
-        // Rows every 0.4 m of ground ahead, from the bottom of the image to 30 m.
-        let mut rows: Vec<ScanRow> = Vec::new();
-        let bottom = model.pixel_to_ground(model.cx, camera.height as f64 - 0.5);
-        let mut x = bottom.map_or(1.0, |(g, _)| g.x);
-        while x < 30.0 {
-            if let Some((_, v)) = model.ground_to_pixel(crate::geometry::Vec2::new(x, 0.0)) {
-                let row = v.floor().clamp(0.0, camera.height as f64 - 1.0) as u32;
-                if rows.last().is_none_or(|r| r.row != row) {
-                    rows.push(ScanRow { row });
-                }
-            }
-            x += 0.4;
-        }
+        // Every third pixel row from the bottom of the image up to the row 30 m ahead: dense
+        // where the ground is near, so a hairpin that fills only the bottom of the picture
+        // still yields enough points.
+        let top = model
+            .ground_to_pixel(crate::geometry::Vec2::new(30.0, 0.0))
+            .map_or(0.0, |(_, v)| v.max(0.0));
+        let rows: Vec<ScanRow> = (0..camera.height)
+            .rev()
+            .step_by(3)
+            .take_while(|&row| row as f64 >= top)
+            .map(|row| ScanRow { row })
+            .collect();
         Self {
             config,
             camera: model,
@@ -269,65 +271,116 @@ impl Pilot for ExpertPilot {
         let c = self.config;
         let v_now = self.last.v.max(c.v_min);
         let reach = self.points.last().map_or(0.0, |p| p.x);
-        let near = fit_parabola(&self.points, 6.0 + 0.4 * v_now)
+        // Steering looks at the near line only: a curve further on must not bias the offset
+        // and heading here. Speed looks at all of it.
+        let near = fit_parabola(&self.points, self.near_limit(v_now))
             .or_else(|| fit_parabola(&self.points, f64::INFINITY));
         let Some([a, b, cc]) = near else {
-            // Line lost: keep turning as before, slowing down; stop after a second.
+            // Line lost: hold the turn's radius (not its yaw rate) and slow down; stop after a
+            // second without the line.
             self.frames_without_line += 1;
             self.sighting = Sighting {
                 points: self.points.len(),
                 reach,
                 ..Sighting::default()
             };
+            let radius_kept = self.last.w / self.last.v.max(1.0);
             let v = if self.frames_without_line as f64 * c.period > 1.0 {
                 0.0
             } else {
-                (self.last.v - c.decel * c.period * 0.25).max(0.0)
+                (self.last.v - c.decel * c.period).max(c.v_min * 0.5)
             };
-            self.last = Command::new(v, self.last.w);
+            self.last = Command::new(v, radius_kept * v);
             return Ok(self.last);
         };
         self.frames_without_line = 0;
 
-        // Speed: the sharpest curvature over the whole visible line, and how far we can see.
-        let far = fit_parabola(&self.points, f64::INFINITY).unwrap_or([a, b, cc]);
-        let curvature = |p: [f64; 3], x: f64| {
-            let d1 = p[1] + 2.0 * p[2] * x;
-            2.0 * p[2] / (1.0 + d1 * d1).powf(1.5)
-        };
-        let kappa_near = curvature([a, b, cc], 0.0);
-        let kappa_far = curvature(far, reach * 0.5);
-        let kappa_max = kappa_near.abs().max(kappa_far.abs()).max(1e-6);
-        let mut v_target = (c.lateral_accel / kappa_max).sqrt();
-        // Stop in the distance we can see the line (at the decel the expert allows itself).
-        v_target = v_target.min((2.0 * c.decel * 0.25 * (reach - 1.0).max(0.0)).sqrt());
-        v_target = v_target.clamp(c.v_min, c.v_max);
+        let v_target = self.speed_for_line(reach);
         let v = v_target.clamp(
-            self.last.v - c.decel * c.period,
+            self.last.v - 2.0 * c.decel * c.period,
             self.last.v + c.accel * c.period,
         );
         let v_eff = v.max(1.0);
 
         // Steering: errors where the car will be halfway through this command's hold.
+        let curvature = |x: f64| {
+            let d1 = b + 2.0 * cc * x;
+            2.0 * cc / (1.0 + d1 * d1).powf(1.5)
+        };
         let x0 = v_eff * c.period * 0.5;
         let car_kappa = self.last.w / v_eff;
         let offset = a + b * x0 + cc * x0 * x0 - 0.5 * car_kappa * x0 * x0;
         let heading = (b + 2.0 * cc * x0).atan() - car_kappa * x0;
-        let kappa = curvature([a, b, cc], x0);
         // Distance-domain gains shrink when one period covers more road.
         let step = v_eff * c.period;
         let scale = (0.55 / step).min(1.0);
-        let w =
-            v_eff * (kappa + c.k_offset * scale * scale * offset + c.k_heading * scale * heading);
+        let kappa = (curvature(x0)
+            + c.k_offset * scale * scale * offset
+            + c.k_heading * scale * heading)
+            .clamp(-c.max_curvature, c.max_curvature);
         self.sighting = Sighting {
             points: self.points.len(),
             reach,
             offset: a,
             heading: b.atan(),
-            curvature: kappa_near,
+            curvature: curvature(0.0),
         };
-        self.last = Command::new(v, w);
+        self.last = Command::new(v, v_eff * kappa);
         Ok(self.last)
+    }
+}
+
+impl ExpertPilot {
+    /// How far ahead the steering fit looks, metres.
+    fn near_limit(&self, v: f64) -> f64 {
+        self.points.first().map_or(0.0, |p| p.x) + (1.2 + 0.05 * v)
+    }
+
+    /// The speed the visible line allows: for every point, the speed its local curvature
+    /// allows plus what braking at `decel` can shed before reaching it. A line that ends close
+    /// ahead (it turns out of the picture) counts as a turn of the tightest radius there.
+    fn speed_for_line(&self, reach: f64) -> f64 {
+        let c = self.config;
+        let pts = &self.points;
+        let allowed = |kappa: f64| (c.lateral_accel / kappa.abs().max(1e-6)).sqrt();
+        let mut v2 = c.v_max * c.v_max;
+        // Local curvature from the circle through points about 1.2 m either side.
+        let mut j = 0;
+        let mut k = 0;
+        for i in 0..pts.len() {
+            while j + 1 < i && dist(pts[j + 1], pts[i]) >= 1.2 {
+                j += 1;
+            }
+            k = k.max(i);
+            while k + 1 < pts.len() && dist(pts[i], pts[k]) < 1.2 {
+                k += 1;
+            }
+            if j < i && k > i && dist(pts[j], pts[i]) >= 1.0 && dist(pts[i], pts[k]) >= 1.0 {
+                let kappa = circle_curvature(pts[j], pts[i], pts[k]);
+                let ahead = (pts[i].x - 1.0).max(0.0);
+                v2 = v2.min(allowed(kappa).powi(2) + 2.0 * c.decel * ahead);
+            }
+        }
+        if reach < 12.0 {
+            let sharpest = allowed(c.max_curvature);
+            v2 = v2.min(sharpest * sharpest + 2.0 * c.decel * (reach - 1.0).max(0.0));
+        }
+        v2.sqrt().clamp(c.v_min, c.v_max)
+    }
+}
+
+fn dist(a: LinePoint, b: LinePoint) -> f64 {
+    (a.x - b.x).hypot(a.y - b.y)
+}
+
+/// Signed curvature of the circle through three points (positive turning left).
+fn circle_curvature(a: LinePoint, b: LinePoint, c: LinePoint) -> f64 {
+    let cross = (b.x - a.x) * (c.y - b.y) - (b.y - a.y) * (c.x - b.x);
+    let d = dist(a, b) * dist(b, c) * dist(a, c);
+    if d > 0.0 {
+        2.0 * cross / d
+    } else {
+        0.0
     }
 }
 
