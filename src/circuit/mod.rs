@@ -20,7 +20,7 @@ pub const MIN_POINTS: usize = 10;
 /// Spacing of the resampled centre line, metres.
 pub const RESAMPLE_SPACING_M: f64 = 0.1;
 /// Standard deviation of the smoothing kernel, metres.
-pub const SMOOTHING_SIGMA_M: f64 = 0.4;
+pub const SMOOTHING_SIGMA_M: f64 = 0.8;
 /// The ends of a file's lap may lie at most this far apart (or 3 point spacings, if larger).
 pub const MAX_CLOSING_GAP_M: f64 = 2.0;
 

@@ -42,7 +42,7 @@ impl Default for ExpertConfig {
         Self {
             v_min: 3.0,
             v_max: 13.0,
-            lateral_accel: 12.0,
+            lateral_accel: 8.0,
             accel: 6.0,
             decel: 8.0,
             k_offset: 0.5,
@@ -314,10 +314,9 @@ impl Pilot for ExpertPilot {
         // Distance-domain gains shrink when one period covers more road.
         let step = v_eff * c.period;
         let scale = (0.55 / step).min(1.0);
-        let kappa = (curvature(x0)
-            + c.k_offset * scale * scale * offset
-            + c.k_heading * scale * heading)
-            .clamp(-c.max_curvature, c.max_curvature);
+        let kappa =
+            (curvature(x0) + c.k_offset * scale * scale * offset + c.k_heading * scale * heading)
+                .clamp(-c.max_curvature, c.max_curvature);
         self.sighting = Sighting {
             points: self.points.len(),
             reach,

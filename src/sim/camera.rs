@@ -2,9 +2,10 @@
 //! pixels and the ground plane.
 //!
 //! Defaults follow Behavior Metrics' F1 camera: 640×480 `rgb8`, horizontal field of view
-//! 1.57 rad, 20 Hz. The mount (height, pitch, forward offset) is this project's choice: low and
-//! pitched slightly down, so the lower half of the image — the part PilotNet crops — shows the
-//! road from about 1 m to 11 m ahead and the upper half shows its continuation and the sky.
+//! 1.57 rad, 20 Hz. The mount (height, pitch, forward offset) is this project's choice: 0.9 m
+//! high, 0.5 m ahead of the car's reference point and pitched 0.2 rad down, so the lower half
+//! of the image — the part PilotNet crops — shows the road from 1.3 m to 4.9 m ahead of the car
+//! (the whole of a 2 m hairpin stays in view) and the upper half its continuation and the sky.
 
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +46,7 @@ impl Default for CameraConfig {
             rate_hz: 20.0,
             mount: CameraMount {
                 height: 0.9,
-                pitch: 0.08,
+                pitch: 0.2,
                 forward: 0.5,
             },
         }
@@ -177,10 +178,10 @@ mod tests {
         let (g, _) = m.pixel_to_ground(m.cx, 400.0).unwrap();
         assert!(g.y.abs() < 1e-9 && g.x > 0.5);
         assert!(m.pixel_to_ground(320.0, m.horizon_row() - 1.0).is_none());
-        // The PilotNet crop (rows 240..480) sees the road from about 1 m to about 11 m ahead.
+        // The PilotNet crop (rows 240..480) sees the road from 1.3 m to 4.9 m ahead.
         let near = m.pixel_to_ground(m.cx, 479.5).unwrap().0.x;
         let far = m.pixel_to_ground(m.cx, 240.5).unwrap().0.x;
-        assert!((0.8..1.8).contains(&near), "near {near}");
-        assert!((8.0..14.0).contains(&far), "far {far}");
+        assert!((1.25..1.35).contains(&near), "near {near}");
+        assert!((4.8..5.0).contains(&far), "far {far}");
     }
 }

@@ -467,6 +467,7 @@ mod tests {
         let circuit = straight_circuit();
         let r = Renderer::new(&circuit, CameraConfig::default());
         let mut frame = r.new_frame();
+        let mut checked = 0;
         // Car 0.6 m right of the line, heading along it, 0.1 rad to the left.
         for &(offset, yaw) in &[(-0.6f64, 0.1f64), (0.0, 0.0), (1.2, -0.05)] {
             let pose = Pose2 {
@@ -483,7 +484,9 @@ mod tests {
                     pose.to_world(g).y
                 };
                 let (mut a, mut b) = (0.0, 640.0);
-                assert!(to_world(a).signum() != to_world(b).signum());
+                if to_world(a).signum() == to_world(b).signum() {
+                    continue; // the line does not cross this row inside the image
+                }
                 for _ in 0..60 {
                     let mid = 0.5 * (a + b);
                     if to_world(mid).signum() == to_world(a).signum() {
@@ -497,12 +500,14 @@ mod tests {
                     continue; // the line is cut by the image border: its centroid is biased
                 }
                 let found = red_centre(&frame, row).expect("red line visible");
+                checked += 1;
                 assert!(
                     (found - expected).abs() < 1.0,
                     "offset {offset} yaw {yaw} row {row}: red at {found:.2}, geometry says {expected:.2}"
                 );
             }
         }
+        assert!(checked >= 6, "only {checked} rows checked");
     }
 
     #[test]
