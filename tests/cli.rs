@@ -1,0 +1,193 @@
+//! The `pilotnet-brain` binary: JSON and table output, output folder, and clear errors with
+//! exit status 2 for bad circuit files.
+
+mod util;
+
+use std::io::Write;
+
+const REQUIRED_KEYS: &[&str] = &[
+    "circuit",
+    "pilot",
+    "lap_completed",
+    "laps_completed",
+    "percentage_completed",
+    "completed_distance_m",
+    "lap_seconds",
+    "average_speed_mps",
+    "position_deviation_mae_m",
+    "position_deviation_bm",
+    "brain_iteration_frequency_hz",
+    "step_ms_p50",
+    "step_ms_p99",
+    "real_time_factor",
+    "frames",
+    "frames_dropped",
+    "sim_seconds",
+    "wall_seconds",
+    "end_reason",
+];
+
+#[test]
+fn json_output_has_every_documented_key_and_out_dir_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = util::binary()
+        .args(["sim", "--circuit", "lakeside", "--json", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "one JSON object on stdout");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for k in REQUIRED_KEYS {
+        assert!(v.get(k).is_some(), "missing key {k}");
+    }
+    assert_eq!(v["end_reason"], "lap_completed");
+    assert_eq!(v["lap_completed"], true);
+    assert!(v["real_time_factor"].as_f64().unwrap() > 1.0);
+    // The folder holds the same statistics, the trajectory and the plot.
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("stats.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["completed_distance_m"], v["completed_distance_m"]);
+    let csv = std::fs::read_to_string(dir.path().join("trajectory.csv")).unwrap();
+    assert!(csv.starts_with("t,x,y,yaw,v,w,progress_m,lateral_m\n"));
+    assert!(csv.lines().count() > 100);
+    let png = image::open(dir.path().join("path.png")).unwrap();
+    assert!(png.width() > 500);
+}
+
+#[test]
+fn table_output_and_reverse_reference_circuit() {
+    let file = util::reference_circuits().join("simple_circuit.csv");
+    let out = util::binary()
+        .args(["sim", "--reverse", "--circuit"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("simple_circuit (reverse"), "{table}");
+    assert!(table.contains("lap_completed"));
+    assert!(table.contains("position deviation MAE"));
+}
+
+#[test]
+fn save_frames_writes_pngs_a_person_can_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = util::binary()
+        .args(["sim", "--circuit", "switchback", "--timeout", "1", "--json"])
+        .arg("--save-frames")
+        .arg(dir.path())
+        .args(["--save-every", "5"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut pngs: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pngs.sort();
+    assert_eq!(pngs.len(), 4, "20 frames in 1 s, every 5th kept: {pngs:?}");
+    let img = image::open(&pngs[0]).unwrap();
+    assert_eq!((img.width(), img.height()), (640, 480));
+}
+
+fn run_with_circuit_file(content: &str) -> (i32, String, std::path::PathBuf) {
+    let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    f.write_all(content.as_bytes()).unwrap();
+    let (file, path) = f.keep().unwrap();
+    drop(file);
+    let out = util::binary()
+        .args(["sim", "--circuit"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), stderr, path)
+}
+
+#[test]
+fn bad_circuit_files_exit_2_naming_file_and_problem() {
+    let mut ring = String::from("x,y\n");
+    for i in 0..40 {
+        let a = i as f64 / 40.0 * std::f64::consts::TAU;
+        ring += &format!("{:.3},{:.3}\n", 30.0 * a.cos(), 30.0 * a.sin());
+    }
+    let mut open_line = String::from("x,y\n");
+    for i in 0..40 {
+        open_line += &format!("{},0\n", i * 5);
+    }
+    let cases = [
+        ("", "empty"),
+        ("x,y\n1,2\n3,4\n5,6\n", "at least 10"),
+        (
+            &ring.replacen("30.000,0.000", "30.000,north", 1),
+            "'north' is not a number",
+        ),
+        (&ring.replacen("30.000,0.000", "NaN,0.000", 1), "not finite"),
+        (&open_line, "not a closed loop"),
+        ("lat,lon\n1,2\n", "header"),
+    ];
+    for (content, expected) in cases {
+        let (code, stderr, path) = run_with_circuit_file(content);
+        assert_eq!(code, 2, "{expected}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "expected '{expected}' in: {stderr}"
+        );
+        assert!(
+            stderr.contains(&path.display().to_string()),
+            "error must name the file: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        std::fs::remove_file(path).ok();
+    }
+    // A missing file (not a built-in name either).
+    let out = util::binary()
+        .args(["sim", "--circuit", "/nonexistent/lap.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/lap.csv") && stderr.contains("no such file"));
+}
+
+#[test]
+fn invalid_settings_exit_2() {
+    for args in [
+        vec!["sim", "--laps", "0"],
+        vec!["sim", "--physics-dt", "1"],
+        vec!["sim", "--latency", "soon"],
+        vec!["sim", "--road-width", "0.5"],
+        vec!["sim", "--brightness", "-1"],
+    ] {
+        let out = util::binary().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("error"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn circuits_lists_builtins() {
+    let out = util::binary().arg("circuits").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in ["lakeside", "switchback", "highland"] {
+        assert!(text.contains(name), "{text}");
+    }
+}
