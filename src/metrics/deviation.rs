@@ -1,21 +1,12 @@
 //! Position deviation between a driven path and a reference line.
 //!
-//! Two definitions live here. The project's own ([`mean_distance`]) is the mean, over the
-//! driven odometry samples, of each sample's distance to the nearest point of the reference
-//! polyline (segments, not just vertices), in metres. Behavior Metrics' ([`bm_position_deviation`])
-//! goes the other way — from each reference point to the driven path — and averages `1000**d`,
-//! which is why its published "MAE" values are 4–17 rather than metres.
+//! The project's own deviation (the mean distance of the odometry samples to the reference
+//! line, in metres) is accumulated online by [`crate::metrics::LapRecorder`]. Behavior Metrics'
+//! ([`bm_position_deviation`]) goes the other way — from each reference point to the driven
+//! path — and averages `1000**d`, which is why its published "MAE" values are 4–17 rather than
+//! metres.
 
-use crate::geometry::{closest_on_segment, ClosedPolyline, Vec2};
-
-/// Mean distance from each point of `path` to the closed `reference` line, metres.
-pub fn mean_distance(reference: &ClosedPolyline, path: &[Vec2]) -> Option<f64> {
-    if path.is_empty() {
-        return None;
-    }
-    let sum: f64 = path.iter().map(|p| reference.project(*p).distance).sum();
-    Some(sum / path.len() as f64)
-}
+use crate::geometry::{closest_on_segment, Vec2};
 
 /// Behavior Metrics' `position_deviation_mae`, on a polyline instead of their spline.
 ///
@@ -114,23 +105,5 @@ mod tests {
             .collect();
         let bm = bm_position_deviation(&reference, &path).unwrap();
         assert!(bm > 50.0, "bm {bm}");
-    }
-
-    #[test]
-    fn mean_distance_of_offset_square() {
-        let square = ClosedPolyline::new(vec![
-            Vec2::new(0.0, 0.0),
-            Vec2::new(10.0, 0.0),
-            Vec2::new(10.0, 10.0),
-            Vec2::new(0.0, 10.0),
-        ]);
-        let path = [
-            Vec2::new(5.0, 0.5),
-            Vec2::new(9.0, 5.0),
-            Vec2::new(5.0, 10.5),
-        ];
-        let m = mean_distance(&square, &path).unwrap();
-        assert!((m - (0.5 + 1.0 + 0.5) / 3.0).abs() < 1e-12);
-        assert!(mean_distance(&square, &[]).is_none());
     }
 }

@@ -10,7 +10,7 @@ mod timing;
 
 use serde::Serialize;
 
-pub use deviation::{bm_position_deviation, mean_distance};
+pub use deviation::bm_position_deviation;
 pub use timing::{StepTimer, TimingStats};
 
 use crate::geometry::{ClosedPolyline, Vec2};

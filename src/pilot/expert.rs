@@ -33,8 +33,6 @@ pub struct ExpertConfig {
     pub k_heading: f64,
     /// Tightest turn the expert commands, 1/m (Nürburgring's hairpin has a radius near 2.3 m).
     pub max_curvature: f64,
-    /// Time between commands the expert plans for, seconds (the camera period).
-    pub period: f64,
 }
 
 impl Default for ExpertConfig {
@@ -48,7 +46,6 @@ impl Default for ExpertConfig {
             k_offset: 0.5,
             k_heading: 1.3,
             max_curvature: 0.7,
-            period: 0.05,
         }
     }
 }
@@ -85,6 +82,8 @@ pub struct Sighting {
 #[derive(Debug, Clone)]
 pub struct ExpertPilot {
     config: ExpertConfig,
+    /// Time between frames (and so between commands), seconds.
+    period: f64,
     camera: CameraModel,
     rows: Vec<ScanRow>,
     last: Command,
@@ -112,6 +111,7 @@ impl ExpertPilot {
             .collect();
         Self {
             config,
+            period: 1.0 / camera.rate_hz,
             camera: model,
             rows,
             last: Command::STOP,
@@ -285,10 +285,10 @@ impl Pilot for ExpertPilot {
                 ..Sighting::default()
             };
             let radius_kept = self.last.w / self.last.v.max(1.0);
-            let v = if self.frames_without_line as f64 * c.period > 1.0 {
+            let v = if self.frames_without_line as f64 * self.period > 1.0 {
                 0.0
             } else {
-                (self.last.v - c.decel * c.period).max(c.v_min * 0.5)
+                (self.last.v - c.decel * self.period).max(c.v_min * 0.5)
             };
             self.last = Command::new(v, radius_kept * v);
             return Ok(self.last);
@@ -297,8 +297,8 @@ impl Pilot for ExpertPilot {
 
         let v_target = self.speed_for_line(reach);
         let v = v_target.clamp(
-            self.last.v - 2.0 * c.decel * c.period,
-            self.last.v + c.accel * c.period,
+            self.last.v - 2.0 * c.decel * self.period,
+            self.last.v + c.accel * self.period,
         );
         let v_eff = v.max(1.0);
 
@@ -307,12 +307,12 @@ impl Pilot for ExpertPilot {
             let d1 = b + 2.0 * cc * x;
             2.0 * cc / (1.0 + d1 * d1).powf(1.5)
         };
-        let x0 = v_eff * c.period * 0.5;
+        let x0 = v_eff * self.period * 0.5;
         let car_kappa = self.last.w / v_eff;
         let offset = a + b * x0 + cc * x0 * x0 - 0.5 * car_kappa * x0 * x0;
         let heading = (b + 2.0 * cc * x0).atan() - car_kappa * x0;
         // Distance-domain gains shrink when one period covers more road.
-        let step = v_eff * c.period;
+        let step = v_eff * self.period;
         let scale = (0.55 / step).min(1.0);
         let kappa =
             (curvature(x0) + c.k_offset * scale * scale * offset + c.k_heading * scale * heading)

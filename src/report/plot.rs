@@ -62,9 +62,9 @@ pub fn plot_path(path: &Path, circuit: &Circuit, trajectory: &[Sample]) -> Resul
         };
         pixmap.stroke_path(path, &paint, &s, Transform::identity(), None);
     };
-    let dot = |pixmap: &mut Pixmap, p: Vec2, rgb: [u8; 3]| {
+    let dot = |pixmap: &mut Pixmap, p: Vec2, rgb: [u8; 3], radius: f32| {
         let (x, y) = to_px(p);
-        if let Some(c) = PathBuilder::from_circle(x, y, 7.0) {
+        if let Some(c) = PathBuilder::from_circle(x, y, radius) {
             let mut paint = Paint::default();
             paint.set_color_rgba8(rgb[0], rgb[1], rgb[2], 255);
             paint.anti_alias = true;
@@ -89,10 +89,11 @@ pub fn plot_path(path: &Path, circuit: &Circuit, trajectory: &[Sample]) -> Resul
     if let Some(driven) = polyline(&mut trajectory.iter().map(|s| Vec2::new(s.x, s.y)), false) {
         stroke(&mut pixmap, &driven, [40, 110, 255], 2.0);
     }
-    dot(&mut pixmap, circuit.start_pose().p, [40, 220, 60]);
+    // End first: after a completed lap it lies on the start, which stays visible on top.
     if let Some(last) = trajectory.last() {
-        dot(&mut pixmap, Vec2::new(last.x, last.y), [0, 0, 0]);
+        dot(&mut pixmap, Vec2::new(last.x, last.y), [0, 0, 0], 7.0);
     }
+    dot(&mut pixmap, circuit.start_pose().p, [40, 220, 60], 4.0);
     // Scale bar: 10 m.
     let mut pb = PathBuilder::new();
     let y = h as f32 - 15.0;
