@@ -28,8 +28,6 @@ pub enum EndReason {
     Stuck,
     /// The car's reference point left the road.
     LeftRoad,
-    /// The run was stopped from outside (Ctrl-C, node shutdown).
-    Interrupted,
 }
 
 impl EndReason {
@@ -40,7 +38,6 @@ impl EndReason {
             EndReason::Timeout => "timeout",
             EndReason::Stuck => "stuck",
             EndReason::LeftRoad => "left_road",
-            EndReason::Interrupted => "interrupted",
         }
     }
 }
