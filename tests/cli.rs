@@ -27,6 +27,17 @@ const REQUIRED_KEYS: &[&str] = &[
     "end_reason",
 ];
 
+/// Runs the binary with `args`, asserts it succeeded, returns its stdout.
+fn run_ok(args: &[&std::ffi::OsStr]) -> String {
+    let out = util::binary().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn json_output_has_every_documented_key_and_out_dir_is_written() {
     let dir = tempfile::tempdir().unwrap();
@@ -184,9 +195,7 @@ fn invalid_settings_exit_2() {
 
 #[test]
 fn circuits_lists_builtins() {
-    let out = util::binary().arg("circuits").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = run_ok(&["circuits".as_ref()]);
     for name in ["lakeside", "switchback", "highland"] {
         assert!(text.contains(name), "{text}");
     }

@@ -11,15 +11,20 @@ use pilotnet_brain::sim::{self, RunOutcome, SimConfig};
 
 const MAX_MAE_M: f64 = 0.25;
 
+/// Drives `circuit` with the expert under `config`.
+fn drive_with(circuit: &Circuit, config: &SimConfig) -> RunOutcome {
+    let pilot = ExpertPilot::new(config.camera, ExpertConfig::default());
+    let mut pipeline = Pipeline::new(Box::new(pilot), config.limits);
+    sim::run(circuit, &mut pipeline, config).expect("valid settings")
+}
+
 fn drive(spec: &str, reverse: bool) -> RunOutcome {
     let circuit = Circuit::load(spec, RoadGeometry::default(), reverse).expect("circuit loads");
     let config = SimConfig {
         timeout_s: 60.0 + circuit.length() / 3.0,
         ..SimConfig::default()
     };
-    let pilot = ExpertPilot::new(config.camera, ExpertConfig::default());
-    let mut pipeline = Pipeline::new(Box::new(pilot), config.limits);
-    sim::run(&circuit, &mut pipeline, &config).expect("valid settings")
+    drive_with(&circuit, &config)
 }
 
 fn assert_clean_lap(spec: &str, reverse: bool) -> RunOutcome {
@@ -110,9 +115,7 @@ fn two_laps_time_each_lap() {
         timeout_s: 200.0,
         ..SimConfig::default()
     };
-    let pilot = ExpertPilot::new(config.camera, ExpertConfig::default());
-    let mut pipeline = Pipeline::new(Box::new(pilot), config.limits);
-    let out = sim::run(&circuit, &mut pipeline, &config).unwrap();
+    let out = drive_with(&circuit, &config);
     assert_eq!(out.laps.laps_completed, 2);
     assert_eq!(out.laps.lap_times_s.len(), 2);
     // The second lap starts at speed, so it is faster than the first (from standstill).
@@ -127,9 +130,7 @@ fn a_run_that_times_out_reports_partial_progress() {
         timeout_s: 10.0,
         ..SimConfig::default()
     };
-    let pilot = ExpertPilot::new(config.camera, ExpertConfig::default());
-    let mut pipeline = Pipeline::new(Box::new(pilot), config.limits);
-    let out = sim::run(&circuit, &mut pipeline, &config).unwrap();
+    let out = drive_with(&circuit, &config);
     let l = &out.laps;
     assert_eq!(l.end_reason, EndReason::Timeout);
     assert!(!l.lap_completed && l.lap_seconds.is_none());
