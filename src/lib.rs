@@ -8,12 +8,15 @@
 
 #![deny(missing_docs)]
 
+pub mod backend;
 pub mod circuit;
 pub mod control;
 pub mod geometry;
 pub mod metrics;
+pub mod model;
 pub mod pilot;
 pub mod pipeline;
+pub mod preprocess;
 pub mod report;
 pub mod sensor;
 pub mod sim;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::control::{Command, CommandLimits, Limiter};
 use crate::metrics::StepTimer;
-use crate::pilot::Pilot;
+use crate::pilot::{Pilot, PilotError, StageTimings};
 use crate::sensor::{Frame, Odometry};
 
 /// Counts of what the safety stages had to do.
@@ -70,6 +70,8 @@ impl Pipeline {
         self.timer.record(elapsed);
         let raw = match result {
             Ok(cmd) => cmd,
+            // A NaN from the network is passed on so the limiter stops and counts it.
+            Err(PilotError::NonFinite { v, w }) => Command::new(v, w),
             Err(e) => {
                 self.counters.pilot_errors += 1;
                 if self.counters.pilot_errors <= 5 {
@@ -104,6 +106,11 @@ impl Pipeline {
         &self.timer
     }
 
+    /// The pilot's per-stage timing, if it has stages.
+    pub fn stage_timings(&self) -> Option<StageTimings> {
+        self.pilot.stage_timings()
+    }
+
     /// Safety counters so far.
     pub fn counters(&self) -> SafetyCounters {
         self.counters
@@ -113,7 +120,6 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pilot::PilotError;
 
     struct Scripted(Vec<Result<Command, PilotError>>);
     impl Pilot for Scripted {
@@ -132,6 +138,10 @@ mod tests {
             Ok(Command::new(f64::NAN, 0.0)),
             Err(PilotError::Backend("boom".into())),
             Ok(Command::new(100.0, 0.0)),
+            Err(PilotError::NonFinite {
+                v: f64::INFINITY,
+                w: 0.0,
+            }),
         ]);
         let mut p = Pipeline::new(Box::new(pilot), CommandLimits::default());
         let f = Frame::new_rgb8(2, 2);
@@ -139,11 +149,12 @@ mod tests {
         assert_eq!(p.on_frame(&f).cmd, Command::STOP);
         assert_eq!(p.on_frame(&f).cmd, Command::STOP);
         assert_eq!(p.on_frame(&f).cmd, Command::new(24.0, 0.0));
+        assert_eq!(p.on_frame(&f).cmd, Command::STOP);
         let c = p.counters();
         assert_eq!(
             (c.pilot_errors, c.non_finite_commands, c.clamped_commands),
-            (1, 1, 1)
+            (1, 2, 1)
         );
-        assert_eq!(p.timer().count(), 4);
+        assert_eq!(p.timer().count(), 5);
     }
 }

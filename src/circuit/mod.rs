@@ -237,7 +237,12 @@ impl Circuit {
 
     /// Pose at the start line, facing the driving direction.
     pub fn start_pose(&self) -> Pose2 {
-        let (p, t) = self.centre.at(0.0);
+        self.pose_at(0.0)
+    }
+
+    /// Pose on the centre line `s` metres along the lap, facing the driving direction.
+    pub fn pose_at(&self, s: f64) -> Pose2 {
+        let (p, t) = self.centre.at(s);
         Pose2 {
             p,
             yaw: t.y.atan2(t.x),

@@ -4,10 +4,12 @@
 //! implements it from image processing and the network pilot from a neural network.
 
 mod expert;
+mod network;
 
 use thiserror::Error;
 
 pub use expert::{ExpertConfig, ExpertPilot};
+pub use network::{NetworkError, NetworkPilot, StageTimings};
 
 use crate::control::Command;
 use crate::sensor::{FrameError, Odometry};
@@ -21,6 +23,14 @@ pub enum PilotError {
     /// The inference backend failed.
     #[error("inference failed: {0}")]
     Backend(String),
+    /// The network produced a NaN or infinite command.
+    #[error("the network's command is not finite: v {v}, w {w}")]
+    NonFinite {
+        /// Linear velocity it gave.
+        v: f64,
+        /// Angular velocity it gave.
+        w: f64,
+    },
 }
 
 /// Something that drives: one command per camera frame.
@@ -34,4 +44,9 @@ pub trait Pilot: Send {
         frame: &crate::sensor::Frame,
         odometry: Option<&Odometry>,
     ) -> Result<Command, PilotError>;
+
+    /// Per-stage timing (preprocessing, inference), for pilots that have stages.
+    fn stage_timings(&self) -> Option<StageTimings> {
+        None
+    }
 }

@@ -19,3 +19,34 @@ pub fn reference_circuits() -> PathBuf {
 pub fn binary() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_pilotnet-brain"))
 }
+
+/// The test network and golden data `scripts/setup.sh` writes with the project's own Python
+/// (`pilotnet_factory.testnet`): a seeded DLS PilotNet in ONNX and TorchScript, a NaN network,
+/// a test image and OpenCV's and PyTorch's results on it.
+pub fn testnet() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("generated/testnet");
+    assert!(
+        dir.join("pilotnet_dls.onnx").exists() && dir.join("expected.json").exists(),
+        "test network not found in {}: run scripts/setup.sh first (it installs the runtimes \
+         and exports the test network)",
+        dir.display()
+    );
+    dir
+}
+
+/// An 8-bit RGB PNG as an `rgb8` frame.
+pub fn load_png(path: &std::path::Path) -> pilotnet_brain::sensor::Frame {
+    let img = image::open(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        .to_rgb8();
+    let (width, height) = img.dimensions();
+    pilotnet_brain::sensor::Frame {
+        stamp: 0.0,
+        seq: 0,
+        width,
+        height,
+        encoding: pilotnet_brain::sensor::Encoding::Rgb8,
+        step: width * 3,
+        data: img.into_raw(),
+    }
+}

@@ -1,0 +1,1 @@
+"""PilotNet model factory of pilotnet_brain."""

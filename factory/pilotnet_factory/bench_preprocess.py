@@ -1,0 +1,64 @@
+"""Times the Python preprocessing path Behavior Metrics-style brains run per frame.
+
+    python -m pilotnet_factory.bench_preprocess --frames 2000 [--image frame.png]
+
+Per frame: crop rows 240-480 of a 640x480 RGB frame, `cv2.resize` to 200x66 (INTER_LINEAR),
+scale to [0, 1] float32 and lay out as a contiguous NCHW array: the same work as the Rust
+preprocessing. One thread (cv2.setNumThreads(1)). Prints JSON: p50, p99 and mean in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .testnet import test_image
+
+
+def preprocess(rgb: np.ndarray) -> np.ndarray:
+    """Crop, resize, scale, transpose: a (1, 3, 66, 200) float32 array in [0, 1]."""
+    crop = rgb[240:480, 0:640]
+    small = cv2.resize(crop, (200, 66), interpolation=cv2.INTER_LINEAR)
+    scaled = small.astype(np.float32) / 255.0
+    return np.ascontiguousarray(scaled.transpose(2, 0, 1))[np.newaxis]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--image", type=Path, help="640x480 image (default: the test image)")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    if args.image:
+        bgr = cv2.imread(str(args.image), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise SystemExit(f"bench_preprocess: cannot read image {args.image}")
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    else:
+        rgb = test_image()
+    for _ in range(args.warmup):
+        preprocess(rgb)
+    times = np.empty(args.frames)
+    for i in range(args.frames):
+        start = time.perf_counter_ns()
+        out = preprocess(rgb)
+        times[i] = (time.perf_counter_ns() - start) / 1e6
+    assert out.shape == (1, 3, 66, 200) and out.dtype == np.float32
+    print(json.dumps({
+        "path": "python-opencv",
+        "opencv": cv2.__version__,
+        "frames": args.frames,
+        "preprocess_ms_p50": float(np.percentile(times, 50)),
+        "preprocess_ms_p99": float(np.percentile(times, 99)),
+        "preprocess_ms_mean": float(times.mean()),
+    }))
+
+
+if __name__ == "__main__":
+    main()

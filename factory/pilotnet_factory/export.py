@@ -1,0 +1,93 @@
+"""Exports a PilotNet to ONNX and TorchScript with the same weights, plus its description YAML.
+
+The description is the file pilotnet_brain reads beside every model (see the README's "Model
+description"): what the network expects (crop, size, colour order, scaling, layout) and how its
+outputs map to (v, w).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .model import INPUT_SHAPE
+
+#: Behavior Metrics' label ranges: v in [6.5, 24] m/s, w in [-7.1, 7.1] rad/s, min-max normalised.
+V_RANGE = (6.5, 24.0)
+W_RANGE = (-7.1, 7.1)
+
+DESCRIPTION = """\
+# What {name} expects and returns (pilotnet_brain model description).
+# Written by pilotnet_factory.export; the crop and output mapping are Behavior Metrics' PyTorch
+# PilotNet brain's.
+input:
+  frame: {{width: 640, height: 480}}
+  crop: {{top: 240, bottom: 480, left: 0, right: 640}}
+  size: {{width: {width}, height: {height}}}
+  color: rgb
+  scaling: unit
+  layout: nchw
+output:
+  count: 2
+  v: {{index: 0, scale: {v_scale}, offset: {v_offset}}}
+  w: {{index: 1, scale: {w_scale}, offset: {w_offset}}}
+"""
+
+
+def description(name: str) -> str:
+    """The description YAML of a DLS PilotNet called `name`."""
+    _, height, width = INPUT_SHAPE
+    return DESCRIPTION.format(
+        name=name,
+        width=width,
+        height=height,
+        v_scale=round(V_RANGE[1] - V_RANGE[0], 6),
+        v_offset=V_RANGE[0],
+        w_scale=round(W_RANGE[1] - W_RANGE[0], 6),
+        w_offset=W_RANGE[0],
+    )
+
+
+def example_input(batch: int = 1) -> torch.Tensor:
+    """A fixed input of the network's shape, for tracing."""
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand((batch, *INPUT_SHAPE), generator=generator)
+
+
+def export_onnx(model: torch.nn.Module, path: Path, opset: int = 17) -> None:
+    """Writes `model` as ONNX (legacy TorchScript-based exporter, fixed 1x3x66x200 input)."""
+    model.eval()
+    with torch.no_grad():
+        torch.onnx.export(
+            model,
+            (example_input(),),
+            str(path),
+            input_names=["image"],
+            output_names=["vw"],
+            opset_version=opset,
+            dynamo=False,
+        )
+
+
+def export_torchscript(model: torch.nn.Module, path: Path) -> None:
+    """Writes `model` as traced, frozen TorchScript."""
+    model.eval()
+    with torch.no_grad():
+        traced = torch.jit.trace(model, (example_input(),))
+        frozen = torch.jit.freeze(traced)
+    frozen.save(str(path))
+
+
+def export_both(model: torch.nn.Module, out_dir: Path, stem: str) -> dict[str, Path]:
+    """ONNX, TorchScript and the shared description YAML for `model` in `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "onnx": out_dir / f"{stem}.onnx",
+        "torchscript": out_dir / f"{stem}.pt",
+        "description": out_dir / f"{stem}.yaml",
+    }
+    export_onnx(model, paths["onnx"])
+    export_torchscript(model, paths["torchscript"])
+    paths["description"].write_text(description(stem))
+    return paths

@@ -1,0 +1,63 @@
+"""The PilotNet network of DeepLearningStudio (Formula1-FollowLine, PyTorch), layer for layer.
+
+BatchNorm(3) -> conv 24-5s2, 36-5s2, 48-5s2, 64-3s1, 64-3s1 (ReLU) -> flatten 1152
+-> FC 1164, 100, 50, 10 (ReLU) -> 2 outputs. 1,595,528 parameters for a 66x200 RGB input.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+#: Input the network takes: channels, height, width (a 66x200 RGB crop in [0, 1]).
+INPUT_SHAPE = (3, 66, 200)
+
+#: Parameter count of the DeepLearningStudio network for INPUT_SHAPE and 2 outputs.
+PARAMETERS = 1_595_528
+
+
+class PilotNet(nn.Module):
+    """DeepLearningStudio's PilotNet: image in, two normalised labels (v, w) out."""
+
+    def __init__(self, num_outputs: int = 2) -> None:
+        super().__init__()
+        channels, height, width = INPUT_SHAPE
+        self.ln_1 = nn.BatchNorm2d(channels, eps=1e-3)
+        self.cn_1 = nn.Conv2d(channels, 24, kernel_size=5, stride=2)
+        self.relu1 = nn.ReLU()
+        self.cn_2 = nn.Conv2d(24, 36, kernel_size=5, stride=2)
+        self.relu2 = nn.ReLU()
+        self.cn_3 = nn.Conv2d(36, 48, kernel_size=5, stride=2)
+        self.relu3 = nn.ReLU()
+        self.cn_4 = nn.Conv2d(48, 64, kernel_size=3, stride=1)
+        self.relu4 = nn.ReLU()
+        self.cn_5 = nn.Conv2d(64, 64, kernel_size=3, stride=1)
+        self.relu5 = nn.ReLU()
+        self.fc_1 = nn.Linear(1 * 18 * 64, 1164)
+        self.relu_fc1 = nn.ReLU()
+        self.fc_2 = nn.Linear(1164, 100)
+        self.relu_fc2 = nn.ReLU()
+        self.fc_3 = nn.Linear(100, 50)
+        self.relu_fc3 = nn.ReLU()
+        self.fc_4 = nn.Linear(50, 10)
+        self.relu_fc4 = nn.ReLU()
+        self.fc_5 = nn.Linear(10, num_outputs)
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        out = self.ln_1(img)
+        out = self.relu1(self.cn_1(out))
+        out = self.relu2(self.cn_2(out))
+        out = self.relu3(self.cn_3(out))
+        out = self.relu4(self.cn_4(out))
+        out = self.relu5(self.cn_5(out))
+        out = out.reshape(out.size(0), -1)
+        out = self.relu_fc1(self.fc_1(out))
+        out = self.relu_fc2(self.fc_2(out))
+        out = self.relu_fc3(self.fc_3(out))
+        out = self.relu_fc4(self.fc_4(out))
+        return self.fc_5(out)
+
+
+def parameter_count(model: nn.Module) -> int:
+    """Trainable parameters of `model`."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
