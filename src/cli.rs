@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use pilotnet_brain::backend::{
+    BackendConfig, BackendKind, Device, GraphOptimization, TensorRtConfig, TensorRtPrecision,
+};
+use pilotnet_brain::bench::BenchConfig;
 use pilotnet_brain::circuit::RoadGeometry;
 use pilotnet_brain::control::CommandLimits;
 use pilotnet_brain::sim::camera::CameraConfig;
@@ -27,6 +31,98 @@ pub enum Command {
     Sim(SimArgs),
     /// List the built-in circuits.
     Circuits,
+    /// Measure a model offline: size, preprocessing and inference time, dataset MSE.
+    Bench(BenchArgs),
+}
+
+/// Inference settings shared by `sim` and `bench`.
+#[derive(Debug, Args)]
+pub struct BackendArgs {
+    /// Inference engine: ort (ONNX Runtime) or tch (libtorch) [default: from the model file:
+    /// .onnx → ort, .pt → tch].
+    #[arg(long)]
+    pub backend: Option<BackendKind>,
+    /// Device: cpu, cuda[:N] or tensorrt[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: Device,
+    /// Intra-op threads of the engine.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// ONNX Runtime graph optimisation: disable, basic, extended, layout or all.
+    #[arg(long, default_value = "all")]
+    pub graph_optimization: GraphOptimization,
+    /// TensorRT precision: fp32, fp16 or int8.
+    #[arg(long, default_value = "fp32")]
+    pub trt_precision: TensorRtPrecision,
+    /// TensorRT INT8 calibration table.
+    #[arg(long)]
+    pub trt_calibration_table: Option<PathBuf>,
+    /// Folder where TensorRT caches built engines.
+    #[arg(long)]
+    pub trt_engine_cache: Option<PathBuf>,
+}
+
+impl BackendArgs {
+    /// The library's backend settings.
+    pub fn to_config(&self) -> Result<BackendConfig, String> {
+        if self.threads == 0 {
+            return Err("--threads must be at least 1".into());
+        }
+        let trt_flags = self.trt_precision != TensorRtPrecision::Fp32
+            || self.trt_calibration_table.is_some()
+            || self.trt_engine_cache.is_some();
+        if trt_flags && !matches!(self.device, Device::TensorRt(_)) {
+            return Err(format!(
+                "--trt-* options need --device tensorrt (device is {})",
+                self.device
+            ));
+        }
+        Ok(BackendConfig {
+            kind: self.backend,
+            device: self.device,
+            threads: self.threads,
+            optimization: self.graph_optimization,
+            tensorrt: TensorRtConfig {
+                precision: self.trt_precision,
+                calibration_table: self.trt_calibration_table.clone(),
+                engine_cache: self.trt_engine_cache.clone(),
+            },
+        })
+    }
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Model file (.onnx, .pt) or its description (.yaml).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Inference settings.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Timed iterations.
+    #[arg(long, default_value_t = 1000)]
+    pub frames: usize,
+    /// Untimed iterations first.
+    #[arg(long, default_value_t = 50)]
+    pub warmup: usize,
+    /// Labelled dataset folder (labels.csv + images) for the test-set MSE.
+    #[arg(long)]
+    pub dataset: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl BenchArgs {
+    /// The library's benchmark settings.
+    pub fn to_config(&self) -> BenchConfig {
+        BenchConfig {
+            frames: self.frames,
+            warmup: self.warmup,
+            dataset: self.dataset.clone(),
+        }
+    }
 }
 
 /// Who drives.
@@ -34,6 +130,8 @@ pub enum Command {
 pub enum PilotChoice {
     /// Image-processing expert: follows the red line (labels training data).
     Expert,
+    /// A neural network (--model).
+    Model,
 }
 
 /// Arguments of `sim`.
@@ -43,9 +141,15 @@ pub struct SimArgs {
     /// header `x,y` and one point per row in metres.
     #[arg(long, default_value = "lakeside")]
     pub circuit: String,
-    /// Who drives.
-    #[arg(long, value_enum, default_value = "expert")]
-    pub pilot: PilotChoice,
+    /// Who drives [default: model with --model, else expert].
+    #[arg(long, value_enum)]
+    pub pilot: Option<PilotChoice>,
+    /// Network to drive with: model file (.onnx, .pt) or its description (.yaml).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Inference settings.
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Laps to drive.
     #[arg(long, default_value_t = 1)]
     pub laps: u32,
@@ -116,6 +220,18 @@ fn parse_latency(s: &str) -> Result<Latency, String> {
 }
 
 impl SimArgs {
+    /// Who drives, and with which model.
+    pub fn pilot(&self) -> Result<(PilotChoice, Option<&PathBuf>), String> {
+        match (self.pilot, &self.model) {
+            (None | Some(PilotChoice::Model), Some(m)) => Ok((PilotChoice::Model, Some(m))),
+            (Some(PilotChoice::Model), None) => Err("--pilot model needs --model PATH".into()),
+            (None | Some(PilotChoice::Expert), None) => Ok((PilotChoice::Expert, None)),
+            (Some(PilotChoice::Expert), Some(_)) => {
+                Err("--model drives with the network; drop it or --pilot expert".into())
+            }
+        }
+    }
+
     /// Road geometry from the flags.
     pub fn road(&self) -> RoadGeometry {
         RoadGeometry {

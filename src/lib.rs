@@ -9,8 +9,10 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod bench;
 pub mod circuit;
 pub mod control;
+pub mod dataset;
 pub mod geometry;
 pub mod metrics;
 pub mod model;

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{Cli, Command, PilotChoice, SimArgs};
+use cli::{BenchArgs, Cli, Command, PilotChoice, SimArgs};
 use pilotnet_brain::circuit::{Circuit, BUILTIN_CIRCUITS};
-use pilotnet_brain::pilot::{ExpertConfig, ExpertPilot, Pilot};
+use pilotnet_brain::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
 use pilotnet_brain::pipeline::Pipeline;
 use pilotnet_brain::report::RunReport;
 use pilotnet_brain::sim;
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sim(args) => run_sim(&args),
         Command::Circuits => list_circuits(),
+        Command::Bench(args) => run_bench(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -40,8 +41,13 @@ fn main() -> ExitCode {
 fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
     let circuit = Circuit::load(&args.circuit, args.road(), args.reverse)?;
     let config = args.to_config(circuit.length());
-    let pilot: Box<dyn Pilot> = match args.pilot {
-        PilotChoice::Expert => Box::new(ExpertPilot::new(config.camera, ExpertConfig::default())),
+    let (choice, model) = args.pilot().map_err(anyhow::Error::msg)?;
+    let pilot: Box<dyn Pilot> = match (choice, model) {
+        (PilotChoice::Model, Some(path)) => {
+            let backend = args.backend.to_config().map_err(anyhow::Error::msg)?;
+            Box::new(NetworkPilot::open(path, &backend)?)
+        }
+        _ => Box::new(ExpertPilot::new(config.camera, ExpertConfig::default())),
     };
     let mut pipeline = Pipeline::new(pilot, config.limits);
     tracing::info!(circuit = %circuit.name, length_m = circuit.length(), "driving");
@@ -59,6 +65,17 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
         if let Some(dir) = &args.out {
             println!("results written to {}", dir.display());
         }
+    }
+    Ok(())
+}
+
+fn run_bench(args: &BenchArgs) -> anyhow::Result<()> {
+    let backend = args.backend.to_config().map_err(anyhow::Error::msg)?;
+    let report = pilotnet_brain::bench::run(&args.model, &backend, &args.to_config())?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_table());
     }
     Ok(())
 }

@@ -129,9 +129,10 @@ pub enum ColorOrder {
     Bgr,
 }
 
-/// How 8-bit pixel values become network inputs.
+/// How 8-bit pixel values become network inputs. In YAML: `unit`, `raw`, or
+/// `{normalize: {mean: [r, g, b], std: [r, g, b]}}`.
 #[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "ScalingYaml", into = "ScalingYaml")]
 pub enum Scaling {
     /// `x / 255`, in [0, 1] (torchvision's `ToTensor`; Behavior Metrics).
     Unit,
@@ -144,6 +145,49 @@ pub enum Scaling {
         /// Per-channel standard deviation.
         std: [f32; 3],
     },
+}
+
+/// The YAML spelling of [`Scaling`].
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+enum ScalingYaml {
+    Name(String),
+    Normalize { normalize: NormalizeYaml },
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct NormalizeYaml {
+    mean: [f32; 3],
+    std: [f32; 3],
+}
+
+impl TryFrom<ScalingYaml> for Scaling {
+    type Error = String;
+    fn try_from(y: ScalingYaml) -> Result<Self, String> {
+        match y {
+            ScalingYaml::Name(n) if n == "unit" => Ok(Scaling::Unit),
+            ScalingYaml::Name(n) if n == "raw" => Ok(Scaling::Raw),
+            ScalingYaml::Name(n) => Err(format!(
+                "unknown scaling '{n}' (expected unit, raw or {{normalize: {{mean: [..], std: [..]}}}})"
+            )),
+            ScalingYaml::Normalize {
+                normalize: NormalizeYaml { mean, std },
+            } => Ok(Scaling::Normalize { mean, std }),
+        }
+    }
+}
+
+impl From<Scaling> for ScalingYaml {
+    fn from(s: Scaling) -> Self {
+        match s {
+            Scaling::Unit => ScalingYaml::Name("unit".into()),
+            Scaling::Raw => ScalingYaml::Name("raw".into()),
+            Scaling::Normalize { mean, std } => ScalingYaml::Normalize {
+                normalize: NormalizeYaml { mean, std },
+            },
+        }
+    }
 }
 
 /// Input tensor layout.
@@ -518,6 +562,10 @@ output:
                 "output.v needs a finite",
             ),
             (BM.replace("width: 200", "width: 0"), "input.size is 0x66"),
+            (
+                BM.replace("scaling: unit", "scaling: unity"),
+                "unknown scaling 'unity'",
+            ),
             ("input: [".to_string(), "malformed"),
         ];
         for (text, expected) in cases {

@@ -29,6 +29,9 @@ pub enum PreprocessError {
     },
 }
 
+/// 2^23: added to a float in [0, 2^22), the sum's last mantissa bit is worth 1.
+const ROUND: f32 = 8_388_608.0;
+
 /// OpenCV's fixed-point weight scale for 8-bit bilinear resizing (`INTER_RESIZE_COEF_SCALE`).
 const COEF_SCALE: f32 = 2048.0;
 
@@ -79,34 +82,15 @@ impl Axis {
 #[derive(Debug, Clone)]
 pub struct Preprocessor {
     spec: InputSpec,
-    xs: Axis,
-    ys: Axis,
-    /// One vertically blended crop row, `crop width × channels` values.
-    row: Vec<f32>,
-    /// 8-bit value → input value, per network channel.
-    lut: [[f32; 256]; 3],
+    tables: Tables,
 }
 
 impl Preprocessor {
     /// A preprocessor for `spec` (validated by [`crate::model::Description`]).
     pub fn new(spec: &InputSpec) -> Preprocessor {
-        let crop = spec.crop.size();
-        let mut lut = [[0.0f32; 256]; 3];
-        for (c, table) in lut.iter_mut().enumerate() {
-            for (v, out) in table.iter_mut().enumerate() {
-                *out = match &spec.scaling {
-                    Scaling::Unit => v as f32 / 255.0,
-                    Scaling::Raw => v as f32,
-                    Scaling::Normalize { mean, std } => (v as f32 / 255.0 - mean[c]) / std[c],
-                };
-            }
-        }
         Preprocessor {
             spec: spec.clone(),
-            xs: Axis::new(crop.width, spec.size.width),
-            ys: Axis::new(crop.height, spec.size.height),
-            row: vec![0.0; crop.width as usize * 4],
-            lut,
+            tables: Tables::new(spec),
         }
     }
 
@@ -146,36 +130,16 @@ impl Preprocessor {
             self.spec.size.height as usize,
         );
         let plane = w * h;
-        let [l0, l1, l2] = &self.lut;
+        let scaling = self.spec.scaling.clone();
         match self.spec.layout {
-            Layout::Nchw => {
-                let (p0, rest) = out.split_at_mut(plane);
-                let (p1, p2) = rest.split_at_mut(plane);
-                resize(
-                    frame,
-                    &self.spec,
-                    &self.xs,
-                    &self.ys,
-                    &mut self.row,
-                    |i, [a, b, c]| {
-                        p0[i] = l0[a as usize];
-                        p1[i] = l1[b as usize];
-                        p2[i] = l2[c as usize];
-                    },
-                );
-            }
-            Layout::Nhwc => resize(
-                frame,
-                &self.spec,
-                &self.xs,
-                &self.ys,
-                &mut self.row,
-                |i, [a, b, c]| {
-                    out[3 * i] = l0[a as usize];
-                    out[3 * i + 1] = l1[b as usize];
-                    out[3 * i + 2] = l2[c as usize];
-                },
-            ),
+            Layout::Nchw => resize(frame, &self.spec, &mut self.tables, |dy, c, levels| {
+                let start = c * plane + dy * w;
+                scale_into(&scaling, c, levels, out[start..start + w].iter_mut());
+            }),
+            Layout::Nhwc => resize(frame, &self.spec, &mut self.tables, |dy, c, levels| {
+                let row = &mut out[dy * w * 3..(dy + 1) * w * 3];
+                scale_into(&scaling, c, levels, row.iter_mut().skip(c).step_by(3));
+            }),
         }
         Ok(())
     }
@@ -197,8 +161,12 @@ impl Preprocessor {
             color: ColorOrder::Rgb,
             ..self.spec.clone()
         };
-        resize(frame, &spec, &self.xs, &self.ys, &mut self.row, |i, px| {
-            out[3 * i..3 * i + 3].copy_from_slice(&px)
+        let row_bytes = self.spec.size.width as usize * 3;
+        resize(frame, &spec, &mut self.tables, |dy, c, levels| {
+            let row = &mut out[dy * row_bytes..(dy + 1) * row_bytes];
+            for (o, &l) in row.iter_mut().skip(c).step_by(3).zip(levels) {
+                *o = l as u8;
+            }
         });
         Ok(())
     }
@@ -213,26 +181,82 @@ fn channel_offsets(encoding: Encoding, order: ColorOrder) -> [usize; 3] {
     }
 }
 
-/// The resize kernel: vertical blend of two source rows into `row`, then horizontal
-/// interpolation per output pixel; `put(index, [c0, c1, c2])` stores output pixel `index`
-/// (row-major) in the network's channel order. `frame` has been checked.
+/// 8-bit levels (0–255, integral) → network input values of channel `c`. The same
+/// operations in the same order for every layout, and the ones PyTorch's `ToTensor` does
+/// (a division by 255), so a dataset image and a live frame with equal levels give equal
+/// inputs.
 #[inline(always)]
+fn scale_into<'a>(
+    scaling: &Scaling,
+    c: usize,
+    levels: &[f32],
+    out: impl Iterator<Item = &'a mut f32>,
+) {
+    match scaling {
+        Scaling::Unit => out.zip(levels).for_each(|(o, &l)| *o = l / 255.0),
+        Scaling::Raw => out.zip(levels).for_each(|(o, &l)| *o = l),
+        Scaling::Normalize { mean, std } => {
+            let (m, s) = (mean[c], std[c]);
+            out.zip(levels).for_each(|(o, &l)| *o = (l / 255.0 - m) / s)
+        }
+    }
+}
+
+/// The resize kernel. For each output row: blend the two source rows vertically into a
+/// contiguous f32 row, then for each network channel interpolate horizontally and round to
+/// 8-bit levels, handed to `emit(output_row, channel, levels)`. `frame` has been checked.
+///
+/// On x86-64 CPUs with AVX2 the same code runs compiled for AVX2 (no FMA, so every CPU
+/// computes identical results).
 fn resize(
     frame: &Frame,
     spec: &InputSpec,
-    xs: &Axis,
-    ys: &Axis,
-    row: &mut [f32],
-    mut put: impl FnMut(usize, [u8; 3]),
+    tables: &mut Tables,
+    emit: impl FnMut(usize, usize, &[f32]),
+) {
+    tables.prepare(frame.encoding.channels());
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { resize_avx2(frame, spec, tables, emit) };
+        return;
+    }
+    resize_rows(frame, spec, tables, emit)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn resize_avx2(
+    frame: &Frame,
+    spec: &InputSpec,
+    tables: &mut Tables,
+    emit: impl FnMut(usize, usize, &[f32]),
+) {
+    resize_rows(frame, spec, tables, emit)
+}
+
+#[inline(always)]
+fn resize_rows(
+    frame: &Frame,
+    spec: &InputSpec,
+    tables: &mut Tables,
+    mut emit: impl FnMut(usize, usize, &[f32]),
 ) {
     let cn = frame.encoding.channels();
     let crop = spec.crop;
     let row_len = (crop.right - crop.left) as usize * cn;
-    let row = &mut row[..row_len];
     let offsets = channel_offsets(frame.encoding, spec.color);
     let step = frame.step as usize;
     let left = crop.left as usize * cn;
-    let out_w = spec.size.width as usize;
+    let Tables {
+        ys,
+        hx0,
+        hx1,
+        x_bytes,
+        row,
+        levels,
+        ..
+    } = tables;
     for (dy, ((&y0, &y1), (&wy0, &wy1))) in ys
         .i0
         .iter()
@@ -244,24 +268,99 @@ fn resize(
         let r1 = (crop.top + y1) as usize * step + left;
         let s0 = &frame.data[r0..r0 + row_len];
         let s1 = &frame.data[r1..r1 + row_len];
-        for ((o, &a), &b) in row.iter_mut().zip(s0).zip(s1) {
-            *o = a as f32 * wy0 + b as f32 * wy1;
+        // Integer weights (the float weights are multiples of 1/2048) keep this exact and
+        // cheap; the 1/2048 is folded into the horizontal weights, a power of two, so the
+        // result equals blending in floats.
+        // 16-bit operands (weights are at most 2048) let the compiler use pmaddwd.
+        let (k0, k1) = ((wy0 * COEF_SCALE) as i16, (wy1 * COEF_SCALE) as i16);
+        for ((o, &a), &b) in row[..row_len].iter_mut().zip(s0).zip(s1) {
+            *o = (a as i16 as i32 * k0 as i32 + b as i16 as i32 * k1 as i32) as f32;
         }
-        let base = dy * out_w;
-        for (dx, ((&x0, &x1), (&wx0, &wx1))) in xs
-            .i0
-            .iter()
-            .zip(&xs.i1)
-            .zip(xs.w0.iter().zip(&xs.w1))
-            .enumerate()
-        {
-            let (a, b) = (x0 as usize * cn, x1 as usize * cn);
-            let px = offsets.map(|o| {
-                let v = row[a + o] * wx0 + row[b + o] * wx1;
-                // Rounded to 8 bits like OpenCV's fixed-point result; v is in [0, 255].
-                (v + 0.5) as u8
-            });
-            put(base + dx, px);
+        for (c, &o) in offsets.iter().enumerate() {
+            match cn {
+                1 => horizontal::<1>(row, x_bytes, hx0, hx1, o, levels),
+                3 => horizontal::<3>(row, x_bytes, hx0, hx1, o, levels),
+                _ => horizontal::<4>(row, x_bytes, hx0, hx1, o, levels),
+            }
+            emit(dy, c, levels);
+        }
+    }
+}
+
+/// Horizontal pass of one channel of one row: output `dx` blends source pixels `x0` and
+/// `x0 + 1` (`x_bytes[dx] = x0 · CN`, channel byte offset `o`) and rounds to an 8-bit level
+/// like OpenCV's fixed-point result. At the clamped right border the second weight is 0 and
+/// the read lands in `row`'s padding.
+#[inline(always)]
+fn horizontal<const CN: usize>(
+    row: &[f32],
+    x_bytes: &[u32],
+    w0: &[f32],
+    w1: &[f32],
+    o: usize,
+    levels: &mut [f32],
+) {
+    // Axis::new makes source indices non-decreasing, so the last is the largest.
+    let last = x_bytes.last().map_or(0, |&x| x as usize);
+    debug_assert!(x_bytes.windows(2).all(|p| p[0] <= p[1]));
+    assert!(
+        o < CN && last + 2 * CN <= row.len(),
+        "resize tables out of range"
+    );
+    for (((level, &a), &wa), &wb) in levels.iter_mut().zip(x_bytes).zip(w0).zip(w1) {
+        let i = a as usize + o;
+        // SAFETY: x_bytes is non-decreasing (by construction) with its last entry `last`, and
+        // last + o + CN < last + 2·CN <= row.len(), asserted above.
+        let (p, q) = unsafe { (*row.get_unchecked(i), *row.get_unchecked(i + CN)) };
+        let v = p * wa + q * wb;
+        // v is in [0, 255]; adding and removing 2^23 rounds it to the nearest integer
+        // (ties to even) in plain float arithmetic, which vectorises.
+        *level = (v + ROUND) - ROUND;
+    }
+}
+
+/// Resize coefficients plus per-encoding byte offsets and scratch rows, reused every frame.
+#[derive(Debug, Clone)]
+struct Tables {
+    xs: Axis,
+    ys: Axis,
+    /// Horizontal weights divided by 2048 (the vertical pass leaves its sums ×2048).
+    hx0: Vec<f32>,
+    /// Second horizontal weight, divided by 2048.
+    hx1: Vec<f32>,
+    /// `xs.i0[dx] · channels` for the channel count last prepared.
+    x_bytes: Vec<u32>,
+    prepared_cn: usize,
+    /// One vertically blended crop row plus padding.
+    row: Vec<f32>,
+    /// One output row of one channel, as 8-bit levels.
+    levels: Vec<f32>,
+}
+
+impl Tables {
+    fn new(spec: &InputSpec) -> Tables {
+        let crop = spec.crop.size();
+        let xs = Axis::new(crop.width, spec.size.width);
+        Tables {
+            hx0: xs.w0.iter().map(|w| w / COEF_SCALE).collect(),
+            hx1: xs.w1.iter().map(|w| w / COEF_SCALE).collect(),
+            x_bytes: Vec::with_capacity(xs.i0.len()),
+            prepared_cn: 0,
+            xs,
+            ys: Axis::new(crop.height, spec.size.height),
+            row: vec![0.0; (crop.width as usize + 2) * 4],
+            levels: vec![0.0; spec.size.width as usize],
+        }
+    }
+
+    /// Byte offsets for `cn` channels per pixel (recomputed only when the encoding's channel
+    /// count changes, which allocates nothing: the capacity is kept).
+    fn prepare(&mut self, cn: usize) {
+        if self.prepared_cn != cn {
+            self.x_bytes.clear();
+            self.x_bytes
+                .extend(self.xs.i0.iter().map(|&x| x * cn as u32));
+            self.prepared_cn = cn;
         }
     }
 }
@@ -435,11 +534,11 @@ mod tests {
 
     #[test]
     fn axis_matches_opencv_coefficients() {
-        // 640 → 200: scale 3.2; dst 0 samples src 1.1, dst 199 samples src 638.3.
+        // 640 → 200: scale 3.2; dst 0 samples src 1.1, dst 199 samples src 637.9.
         let a = Axis::new(640, 200);
         assert_eq!((a.i0[0], a.i1[0]), (1, 2));
         assert_eq!(a.w1[0], (0.1f32 * 2048.0).round() / 2048.0);
-        assert_eq!((a.i0[199], a.i1[199]), (638, 639));
+        assert_eq!((a.i0[199], a.i1[199]), (637, 638));
         // Upscaling clamps at both borders.
         let up = Axis::new(2, 8);
         assert_eq!((up.i0[0], up.w1[0]), (0, 0.0));

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use ort::environment::Environment;
 use ort::ep::{self, ExecutionProviderDispatch};
 use ort::session::builder::GraphOptimizationLevel;
-use ort::session::Session;
+use ort::session::{HasSelectedOutputs, OutputSelector, RunOptions, Session};
 use ort::value::{Tensor, ValueType};
 
 use super::{
@@ -79,6 +79,8 @@ fn environment() -> Result<&'static Environment, BackendError> {
 pub struct OrtBackend {
     session: Session,
     input: Tensor<f32>,
+    /// With a fixed output shape, the output tensor is allocated once and reused.
+    preallocated: Option<RunOptions<HasSelectedOutputs>>,
     output: Vec<f32>,
     device: Device,
 }
@@ -121,13 +123,31 @@ impl OrtBackend {
         let shape = model.input.shape();
         let input = Tensor::from_array((shape, vec![0.0f32; model.input.len()]))
             .map_err(|e| load(format!("cannot allocate the input tensor: {e}")))?;
+        let preallocated = preallocated_output(&session)
+            .map_err(|e| load(format!("cannot allocate the output tensor: {e}")))?;
         Ok(OrtBackend {
             session,
             input,
+            preallocated,
             output: Vec::with_capacity(model.output.count),
             device: config.device,
         })
     }
+}
+
+/// Run options that write the output into a tensor allocated once, when its shape is fixed.
+fn preallocated_output(session: &Session) -> ort::Result<Option<RunOptions<HasSelectedOutputs>>> {
+    let output = &session.outputs()[0];
+    let ValueType::Tensor { ty, shape, .. } = output.dtype() else {
+        return Ok(None);
+    };
+    if *ty != ort::value::TensorElementType::Float32 || shape.iter().any(|d| *d < 0) {
+        return Ok(None);
+    }
+    let dims: Vec<usize> = shape.iter().map(|d| *d as usize).collect();
+    let tensor = Tensor::<f32>::new(session.allocator(), dims)?;
+    let selector = OutputSelector::default().preallocate(output.name(), tensor);
+    Ok(Some(RunOptions::new()?.with_outputs(selector)))
 }
 
 /// Execution providers for the configured device; failing to register one is an error, not a
@@ -282,10 +302,13 @@ impl Backend for OrtBackend {
     }
 
     fn infer(&mut self) -> Result<&[f32], BackendError> {
-        let outputs = self
-            .session
-            .run(ort::inputs![&self.input])
-            .map_err(|e| BackendError::Inference(e.to_string()))?;
+        let outputs = match &self.preallocated {
+            Some(options) => self
+                .session
+                .run_with_options(ort::inputs![&self.input], options),
+            None => self.session.run(ort::inputs![&self.input]),
+        }
+        .map_err(|e| BackendError::Inference(e.to_string()))?;
         let (_, values) = outputs[0]
             .try_extract_tensor::<f32>()
             .map_err(|e| BackendError::Inference(format!("output is not an f32 tensor: {e}")))?;

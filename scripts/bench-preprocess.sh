@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Preprocessing side by side: the Python path (OpenCV crop + resize + scale + NCHW, as
+# Behavior Metrics-style brains run it) and pilotnet_brain's, on the same test image, one
+# thread each, alternated ROUNDS times on this machine. Prints each run's JSON and the ratio of
+# the medians (Rust p50 / Python p50). Needs scripts/setup.sh first.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+frames="${FRAMES:-5000}"
+rounds="${ROUNDS:-3}"
+image="generated/testnet/frame.png"
+[[ -f "$image" ]] || { echo "bench-preprocess: $image missing: run scripts/setup.sh" >&2; exit 2; }
+cargo bench --quiet --locked --bench preprocess --no-run >/dev/null 2>&1
+py=(); rs=()
+for _ in $(seq "$rounds"); do
+    p="$(OMP_NUM_THREADS=1 .venv/bin/python -m pilotnet_factory.bench_preprocess --frames "$frames" --image "$image")"
+    r="$(cargo bench --quiet --locked --bench preprocess -- --frames "$frames" --image "$image" 2>/dev/null | tail -n1)"
+    echo "$p"; echo "$r"
+    py+=("$(echo "$p" | python3 -c 'import json,sys; print(json.load(sys.stdin)["preprocess_ms_p50"])')")
+    rs+=("$(echo "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin)["preprocess_ms_p50"])')")
+done
+python3 - "${py[*]}" "${rs[*]}" <<'PY'
+import statistics, sys
+py = [float(x) for x in sys.argv[1].split()]
+rs = [float(x) for x in sys.argv[2].split()]
+p, r = statistics.median(py), statistics.median(rs)
+print(f"python-opencv p50 {p*1000:.1f} us, rust p50 {r*1000:.1f} us, rust/python {r/p:.2f}")
+PY
