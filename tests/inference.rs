@@ -241,3 +241,193 @@ fn nan_outputs_never_reach_the_vehicle() {
         assert_eq!(pilot.non_finite_outputs(), 1);
     }
 }
+
+const BENCH_KEYS: &[&str] = &[
+    "model",
+    "backend",
+    "device",
+    "size_mb",
+    "preprocess_ms_p50",
+    "preprocess_ms_p99",
+    "inference_ms_mean",
+    "inference_ms_p50",
+    "inference_ms_p99",
+    "inference_ms_max",
+    "mse",
+];
+
+fn run_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = util::binary().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap()
+}
+
+#[test]
+fn bench_prints_every_key_and_the_dataset_mse() {
+    let dir = util::testnet();
+    let model = dir.join("pilotnet_dls.onnx");
+    let v = run_json(&[
+        "bench".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--frames".as_ref(),
+        "50".as_ref(),
+        "--json".as_ref(),
+    ]);
+    for k in BENCH_KEYS {
+        assert!(v.get(k).is_some(), "missing key {k} in {v}");
+    }
+    assert_eq!(v["backend"], "ort");
+    assert_eq!(v["device"], "cpu");
+    assert!(v["mse"].is_null());
+    assert!((v["size_mb"].as_f64().unwrap() - 6.385).abs() < 0.01);
+    let p50 = v["inference_ms_p50"].as_f64().unwrap();
+    assert!(p50 > 0.0 && p50 <= v["inference_ms_p99"].as_f64().unwrap());
+
+    // Two samples of the golden 200x66 input: one labelled with PyTorch's own output, one
+    // off by (+0.1, -0.2) in normalised units. MSE: v (0 + 0.01) / 2, w (0 + 0.04) / 2.
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let r: Vec<f64> = expected["raw_outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.join("frame_opencv.png"), data.path().join("a.png")).unwrap();
+    let label = |p: f64, q: f64| (p * 17.5 + 6.5, q * 14.2 - 7.1);
+    let (v0, w0) = label(r[0], r[1]);
+    let (v1, w1) = label(r[0] + 0.1, r[1] - 0.2);
+    std::fs::write(
+        data.path().join("labels.csv"),
+        format!("image,v,w,circuit\na.png,{v0},{w0},x\na.png,{v1},{w1},x\n"),
+    )
+    .unwrap();
+    for ext in ["onnx", "pt"] {
+        if ext == "pt" && !cfg!(feature = "tch") {
+            continue;
+        }
+        let model = dir.join(format!("pilotnet_dls.{ext}"));
+        let v = run_json(&[
+            "bench".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--frames".as_ref(),
+            "20".as_ref(),
+            "--dataset".as_ref(),
+            data.path().as_os_str(),
+            "--json".as_ref(),
+        ]);
+        assert_eq!(v["dataset_samples"], 2);
+        let close = |k: &str, want: f64| {
+            let got = v[k].as_f64().unwrap();
+            assert!(
+                (got - want).abs() < 1e-6,
+                "{ext} {k} {got}, expected {want}"
+            );
+        };
+        close("mse_v", 0.005);
+        close("mse_w", 0.02);
+        close("mse", 0.0125);
+    }
+}
+
+#[test]
+fn sim_drives_with_a_model_and_reports_inference_time() {
+    let dir = util::testnet();
+    let model = dir.join("pilotnet_dls.onnx");
+    let v = run_json(&[
+        "sim".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--timeout".as_ref(),
+        "3".as_ref(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(v["pilot"], "pilotnet_dls.onnx (ort/cpu)");
+    assert!(v["frames"].as_u64().unwrap() >= 59);
+    assert!(v["inference_ms_p50"].as_f64().unwrap() > 0.0);
+    assert!(v["preprocess_ms_p50"].as_f64().unwrap() > 0.0);
+    assert_eq!(v["pilot_errors"], 0);
+}
+
+#[test]
+fn nan_network_in_the_loop_stops_the_car_and_counts() {
+    let dir = util::testnet();
+    let model = dir.join("nan.onnx");
+    let v = run_json(&[
+        "sim".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--timeout".as_ref(),
+        "3".as_ref(),
+        "--json".as_ref(),
+    ]);
+    let frames = v["frames"].as_u64().unwrap();
+    assert_eq!(v["non_finite_commands"].as_u64().unwrap(), frames);
+    assert!(v["completed_distance_m"].as_f64().unwrap() < 0.01);
+    assert_eq!(v["lap_completed"], false);
+}
+
+#[test]
+fn cli_errors_for_bad_model_arguments() {
+    let dir = util::testnet();
+    let cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            vec!["sim".into(), "--model".into(), "nowhere.onnx".into()],
+            "nowhere.onnx",
+        ),
+        (
+            vec!["sim".into(), "--pilot".into(), "model".into()],
+            "--pilot model needs --model",
+        ),
+        (
+            vec![
+                "bench".into(),
+                "--model".into(),
+                dir.join("pilotnet_dls.onnx").into(),
+                "--device".into(),
+                "npu".into(),
+            ],
+            "unknown device 'npu'",
+        ),
+        (
+            vec![
+                "bench".into(),
+                "--model".into(),
+                dir.join("pilotnet_dls.pt").into(),
+                "--device".into(),
+                "tensorrt".into(),
+            ],
+            if cfg!(feature = "tch") {
+                "does not support device 'tensorrt'"
+            } else {
+                "not compiled into this binary"
+            },
+        ),
+        (
+            vec![
+                "bench".into(),
+                "--model".into(),
+                dir.join("pilotnet_dls.onnx").into(),
+                "--trt-precision".into(),
+                "fp16".into(),
+            ],
+            "need --device tensorrt",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = util::binary().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(expected),
+            "{args:?}: {err:?} lacks {expected:?}"
+        );
+    }
+}

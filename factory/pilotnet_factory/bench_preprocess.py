@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .testnet import test_image
+from .testnet import synthetic_image
 
 
 def preprocess(rgb: np.ndarray) -> np.ndarray:
@@ -41,7 +41,7 @@ def main() -> None:
             raise SystemExit(f"bench_preprocess: cannot read image {args.image}")
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     else:
-        rgb = test_image()
+        rgb = synthetic_image()
     for _ in range(args.warmup):
         preprocess(rgb)
     times = np.empty(args.frames)

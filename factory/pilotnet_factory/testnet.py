@@ -49,7 +49,7 @@ class NanNet(nn.Module):
         return img.flatten(1)[:, :2] * float("nan")
 
 
-def test_image(seed: int = SEED) -> np.ndarray:
+def synthetic_image(seed: int = SEED) -> np.ndarray:
     """A 480x640x3 uint8 RGB image that exercises interpolation: gradients, hard edges, noise."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:480, 0:640].astype(np.float32)
@@ -81,7 +81,7 @@ def main() -> None:
     export_both(model, out, "pilotnet_dls")
     export_both(NanNet(), out, "nan")
 
-    rgb = test_image()
+    rgb = synthetic_image()
     resized = opencv_preprocess(rgb)
     cv2.imwrite(str(out / "frame.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     cv2.imwrite(str(out / "frame_opencv.png"), cv2.cvtColor(resized, cv2.COLOR_RGB2BGR))

@@ -82,6 +82,14 @@ pub struct RunReport {
     pub step_ms_p99: f64,
     /// Longest pilot step, milliseconds.
     pub step_ms_max: f64,
+    /// Median preprocessing time of a network pilot, milliseconds (null for the expert).
+    pub preprocess_ms_p50: Option<f64>,
+    /// Mean inference time of a network pilot, milliseconds (null for the expert).
+    pub inference_ms_mean: Option<f64>,
+    /// Median inference time, milliseconds.
+    pub inference_ms_p50: Option<f64>,
+    /// 99th percentile inference time, milliseconds.
+    pub inference_ms_p99: Option<f64>,
     /// Simulated seconds per wall second of the whole loop.
     pub real_time_factor: f64,
     /// Frames the camera produced.
@@ -132,6 +140,10 @@ impl RunReport {
             step_ms_p90: t.p90_ms,
             step_ms_p99: t.p99_ms,
             step_ms_max: t.max_ms,
+            preprocess_ms_p50: outcome.stages.map(|s| s.preprocess.p50_ms),
+            inference_ms_mean: outcome.stages.map(|s| s.inference.mean_ms),
+            inference_ms_p50: outcome.stages.map(|s| s.inference.p50_ms),
+            inference_ms_p99: outcome.stages.map(|s| s.inference.p99_ms),
             real_time_factor: outcome.real_time_factor,
             frames: outcome.frames,
             frames_dropped: outcome.frames_dropped,
@@ -198,6 +210,20 @@ impl RunReport {
                     "{:.3} / {:.3} / {:.3} / {:.3} ms",
                     self.step_ms_p50, self.step_ms_p90, self.step_ms_p99, self.step_ms_max
                 ),
+            ),
+            (
+                "inference mean/p50/p99",
+                match (
+                    self.inference_ms_mean,
+                    self.inference_ms_p50,
+                    self.inference_ms_p99,
+                ) {
+                    (Some(a), Some(b), Some(c)) => format!(
+                        "{a:.3} / {b:.3} / {c:.3} ms (preprocess p50 {:.3} ms)",
+                        self.preprocess_ms_p50.unwrap_or(0.0)
+                    ),
+                    _ => "- (no network)".into(),
+                },
             ),
             (
                 "frames (dropped)",

@@ -16,6 +16,7 @@ use crate::circuit::Circuit;
 use crate::control::{Command, CommandLimits};
 use crate::geometry::Pose2;
 use crate::metrics::{EndReason, LapRecorder, LapRules, LapStats, Sample, TimingStats};
+use crate::pilot::StageTimings;
 use crate::pipeline::{Pipeline, SafetyCounters};
 use crate::sim::camera::CameraConfig;
 use crate::sim::render::{Appearance, Renderer};
@@ -155,6 +156,8 @@ pub struct RunOutcome {
     pub laps: LapStats,
     /// Pilot step timing (wall clock).
     pub timing: TimingStats,
+    /// Preprocessing and inference timing, for pilots with those stages.
+    pub stages: Option<StageTimings>,
     /// Frames the camera produced.
     pub frames: u64,
     /// Frames dropped because the brain was busy.
@@ -287,6 +290,7 @@ pub fn run(
         },
         laps,
         timing: pipeline.timer().stats(),
+        stages: pipeline.stage_timings(),
         frames,
         frames_dropped: dropped,
         safety: pipeline.counters(),
