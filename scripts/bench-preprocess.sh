@@ -19,10 +19,17 @@ for _ in $(seq "$rounds"); do
     py+=("$(echo "$p" | python3 -c 'import json,sys; print(json.load(sys.stdin)["preprocess_ms_p50"])')")
     rs+=("$(echo "$r" | python3 -c 'import json,sys; print(json.load(sys.stdin)["preprocess_ms_p50"])')")
 done
-python3 - "${py[*]}" "${rs[*]}" <<'PY'
-import statistics, sys
+# For context: the same crop and resize followed by ToTensor's conversion in PyTorch, the way
+# Behavior Metrics' PyTorch brain scales (slower than NumPy; the ratio above uses NumPy).
+t="$(.venv/bin/python -m pilotnet_factory.bench_preprocess --path torch --frames "$frames" --image "$image")"
+echo "$t"
+python3 - "${py[*]}" "${rs[*]}" "$t" <<'PY'
+import json, statistics, sys
 py = [float(x) for x in sys.argv[1].split()]
 rs = [float(x) for x in sys.argv[2].split()]
+torch_p50 = json.loads(sys.argv[3])["preprocess_ms_p50"]
 p, r = statistics.median(py), statistics.median(rs)
-print(f"python-opencv p50 {p*1000:.1f} us, rust p50 {r*1000:.1f} us, rust/python {r/p:.2f}")
+print(f"median of {len(py)} rounds: python-opencv-numpy p50 {p*1000:.1f} us, "
+      f"rust p50 {r*1000:.1f} us, rust/python {r/p:.2f} "
+      f"(python-opencv-torch p50 {torch_p50*1000:.1f} us, rust/that {r/torch_p50:.2f})")
 PY

@@ -430,4 +430,25 @@ fn cli_errors_for_bad_model_arguments() {
             "{args:?}: {err:?} lacks {expected:?}"
         );
     }
+    // A missing or broken ONNX Runtime library names the path and the fix.
+    let model = dir.join("pilotnet_dls.onnx");
+    for (library, expected) in [
+        (
+            "/nonexistent/libonnxruntime.so",
+            "ONNX Runtime library not found",
+        ),
+        (
+            "/etc/hostname",
+            "cannot load ONNX Runtime from /etc/hostname",
+        ),
+    ] {
+        let out = util::binary()
+            .args(["bench".as_ref(), "--model".as_ref(), model.as_os_str()])
+            .env("ORT_DYLIB_PATH", library)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{library}: {err}");
+        assert!(err.contains(expected), "{err:?} lacks {expected:?}");
+    }
 }

@@ -5,6 +5,10 @@
 Per frame: crop rows 240-480 of a 640x480 RGB frame, `cv2.resize` to 200x66 (INTER_LINEAR),
 scale to [0, 1] float32 and lay out as a contiguous NCHW array: the same work as the Rust
 preprocessing. One thread (cv2.setNumThreads(1)). Prints JSON: p50, p99 and mean in ms.
+
+`--path numpy` (default) scales with NumPy, the fastest Python spelling; `--path torch` does
+what Behavior Metrics' PyTorch brain does after the resize (torchvision's `ToTensor`: a
+uint8 tensor permuted to CHW, converted to float and divided by 255, then `unsqueeze(0)`).
 """
 
 from __future__ import annotations
@@ -28,13 +32,29 @@ def preprocess(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(scaled.transpose(2, 0, 1))[np.newaxis]
 
 
+def preprocess_torch(rgb: np.ndarray):
+    """Crop and resize as above, then ToTensor's conversion in PyTorch."""
+    import torch
+
+    crop = rgb[240:480, 0:640]
+    small = cv2.resize(crop, (200, 66), interpolation=cv2.INTER_LINEAR)
+    return torch.from_numpy(small).permute(2, 0, 1).float().div(255).unsqueeze(0).contiguous()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--image", type=Path, help="640x480 image (default: the test image)")
+    parser.add_argument("--path", choices=["numpy", "torch"], default="numpy")
     args = parser.parse_args()
     cv2.setNumThreads(1)
+    run = preprocess
+    if args.path == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+        run = preprocess_torch
     if args.image:
         bgr = cv2.imread(str(args.image), cv2.IMREAD_COLOR)
         if bgr is None:
@@ -43,15 +63,15 @@ def main() -> None:
     else:
         rgb = synthetic_image()
     for _ in range(args.warmup):
-        preprocess(rgb)
+        run(rgb)
     times = np.empty(args.frames)
     for i in range(args.frames):
         start = time.perf_counter_ns()
-        out = preprocess(rgb)
+        out = run(rgb)
         times[i] = (time.perf_counter_ns() - start) / 1e6
-    assert out.shape == (1, 3, 66, 200) and out.dtype == np.float32
+    assert tuple(out.shape) == (1, 3, 66, 200)
     print(json.dumps({
-        "path": "python-opencv",
+        "path": f"python-opencv-{args.path}",
         "opencv": cv2.__version__,
         "frames": args.frames,
         "preprocess_ms_p50": float(np.percentile(times, 50)),
