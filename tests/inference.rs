@@ -6,12 +6,9 @@ mod util;
 use std::path::{Path, PathBuf};
 
 use pilotnet_brain::backend::{self, BackendConfig, BackendKind};
-use pilotnet_brain::circuit::{Circuit, RoadGeometry};
 use pilotnet_brain::model::{Crop, InputSpec, Model, Size};
 use pilotnet_brain::pilot::{NetworkPilot, Pilot};
 use pilotnet_brain::preprocess::Preprocessor;
-use pilotnet_brain::sim::camera::CameraConfig;
-use pilotnet_brain::sim::render::{Appearance, Renderer};
 
 fn compiled_backends() -> Vec<(BackendKind, &'static str)> {
     let mut found = Vec::new();
@@ -98,6 +95,10 @@ fn each_backend_matches_pytorch_on_the_golden_input() {
 #[cfg(all(feature = "ort", feature = "tch"))]
 #[test]
 fn ort_and_tch_agree_on_rendered_frames() {
+    use pilotnet_brain::circuit::{Circuit, RoadGeometry};
+    use pilotnet_brain::sim::camera::CameraConfig;
+    use pilotnet_brain::sim::render::{Appearance, Renderer};
+
     let dir = util::testnet();
     let mut ort = open(&dir.join("pilotnet_dls.onnx"));
     let mut tch = open(&dir.join("pilotnet_dls.pt"));
@@ -411,6 +412,18 @@ fn cli_errors_for_bad_model_arguments() {
             },
         ),
         (
+            // This machine's ONNX Runtime is the CPU build: asking for a GPU is an error, never
+            // a silent fall-back to the CPU.
+            vec![
+                "bench".into(),
+                "--model".into(),
+                dir.join("pilotnet_dls.onnx").into(),
+                "--device".into(),
+                "cuda".into(),
+            ],
+            "ONNX Runtime cannot use device 'cuda'",
+        ),
+        (
             vec![
                 "bench".into(),
                 "--model".into(),
@@ -451,4 +464,27 @@ fn cli_errors_for_bad_model_arguments() {
         assert_eq!(out.status.code(), Some(2), "{library}: {err}");
         assert!(err.contains(expected), "{err:?} lacks {expected:?}");
     }
+}
+
+#[test]
+fn bad_frames_are_errors_through_the_pilot() {
+    use pilotnet_brain::sensor::Encoding;
+    let dir = util::testnet();
+    let mut pilot = open(&dir.join("pilotnet_dls.onnx"));
+    let good = util::load_png(&dir.join("frame.png"));
+    let mut truncated = good.clone();
+    truncated.data.truncate(640 * 3 * 100);
+    let err = pilot.drive(&truncated, None).unwrap_err().to_string();
+    assert!(err.contains("truncated") && err.contains("921600"), "{err}");
+    let mut small = good.clone();
+    (small.width, small.height, small.step) = (320, 240, 960);
+    let err = pilot.drive(&small, None).unwrap_err().to_string();
+    assert!(err.contains("320x240, expected 640x480"), "{err}");
+    let err = Encoding::parse("yuv422").unwrap_err().to_string();
+    assert!(
+        err.contains("'yuv422' is not supported") && err.contains("rgb8"),
+        "{err}"
+    );
+    // A good frame still works after the bad ones.
+    assert!(pilot.drive(&good, None).is_ok());
 }

@@ -112,7 +112,10 @@ impl OrtBackend {
             .with_execution_providers(providers)
             .map_err(|e| {
                 BackendError::Runtime(format!(
-                    "ONNX Runtime cannot use device '{}': {e}",
+                    "ONNX Runtime cannot use device '{}': {e}. The GPU providers come with \
+                     the onnxruntime-gpu build (ORT_PACKAGE=onnxruntime-gpu \
+                     scripts/setup-ort.sh) and need CUDA and cuDNN on the library path; \
+                     TensorRT also needs TensorRT's libraries",
                     config.device
                 ))
             })?;
