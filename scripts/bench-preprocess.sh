@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Preprocessing side by side: the Python path (OpenCV crop + resize + scale + NCHW, as
 # Behavior Metrics-style brains run it) and pilotnet_brain's, on the same test image, one
-# thread each, alternated ROUNDS times on this machine. Prints each run's JSON and the ratio of
-# the medians (Rust p50 / Python p50). Needs scripts/setup.sh first.
+# thread each, alternated ROUNDS times on this machine. Prints each run's JSON, the medians of
+# the p50s, and the median of the per-round ratios (Rust p50 / Python p50 of runs taken one
+# right after the other, which cancels this shared machine's slow drifts of speed).
+# Needs scripts/setup.sh first.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-frames="${FRAMES:-5000}"
-rounds="${ROUNDS:-3}"
+frames="${FRAMES:-2000}"
+rounds="${ROUNDS:-21}"
 image="generated/testnet/frame.png"
 [[ -f "$image" ]] || { echo "bench-preprocess: $image missing: run scripts/setup.sh" >&2; exit 2; }
 cargo bench --quiet --locked --bench preprocess --no-run >/dev/null 2>&1
@@ -29,7 +31,9 @@ py = [float(x) for x in sys.argv[1].split()]
 rs = [float(x) for x in sys.argv[2].split()]
 torch_p50 = json.loads(sys.argv[3])["preprocess_ms_p50"]
 p, r = statistics.median(py), statistics.median(rs)
+ratios = sorted(b / a for a, b in zip(py, rs))
+print(f"per-round rust/python: {' '.join(f'{x:.2f}' for x in ratios)}")
 print(f"median of {len(py)} rounds: python-opencv-numpy p50 {p*1000:.1f} us, "
-      f"rust p50 {r*1000:.1f} us, rust/python {r/p:.2f} "
+      f"rust p50 {r*1000:.1f} us; median per-round rust/python {statistics.median(ratios):.2f} "
       f"(python-opencv-torch p50 {torch_p50*1000:.1f} us, rust/that {r/torch_p50:.2f})")
 PY
