@@ -11,6 +11,7 @@ use pilotnet_brain::backend::{
 use pilotnet_brain::bench::BenchConfig;
 use pilotnet_brain::circuit::RoadGeometry;
 use pilotnet_brain::control::CommandLimits;
+use pilotnet_brain::dataset::Perturbation;
 use pilotnet_brain::sim::camera::CameraConfig;
 use pilotnet_brain::sim::render::Appearance;
 use pilotnet_brain::sim::{Latency, SimConfig};
@@ -33,6 +34,47 @@ pub enum Command {
     Circuits,
     /// Measure a model offline: size, preprocessing and inference time, dataset MSE.
     Bench(BenchArgs),
+    /// Record a training dataset: the expert drives, frames are stored as the network sees them.
+    Dataset(DatasetArgs),
+}
+
+/// Arguments of `dataset`.
+#[derive(Debug, Args)]
+pub struct DatasetArgs {
+    /// Circuits, comma-separated: built-in names or CSV paths.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub circuits: Vec<String>,
+    /// Frames in all, shared evenly among circuits and directions.
+    #[arg(long)]
+    pub frames: usize,
+    /// Output folder (images/, full/, labels.csv, collect.json).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Drive each circuit only in its own direction (default: both).
+    #[arg(long)]
+    pub one_direction: bool,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Mean command disturbances started per simulated second (0 = none).
+    #[arg(long, default_value_t = Perturbation::default().rate_hz)]
+    pub perturb_rate: f64,
+    /// Largest added yaw rate of a disturbance, rad/s.
+    #[arg(long, default_value_t = Perturbation::default().yaw_rate.1)]
+    pub perturb_max_yaw_rate: f64,
+    /// Keep the nominal look in every run (no light, tint, noise or texture variation).
+    #[arg(long)]
+    pub plain: bool,
+    /// Keep every n-th whole camera frame for people to look at (0 = none).
+    #[arg(long, default_value_t = 500)]
+    pub full_every: usize,
+    /// Cut images for this model description's input (default: Behavior Metrics' PilotNet:
+    /// rows 240-480 of 640x480, resized to 200x66).
+    #[arg(long)]
+    pub description: Option<PathBuf>,
+    /// Road width, metres.
+    #[arg(long, default_value_t = RoadGeometry::default().road_width)]
+    pub road_width: f64,
 }
 
 /// Inference settings shared by `sim` and `bench`.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{BenchArgs, Cli, Command, PilotChoice, SimArgs};
+use cli::{BenchArgs, Cli, Command, DatasetArgs, PilotChoice, SimArgs};
 use pilotnet_brain::circuit::{Circuit, BUILTIN_CIRCUITS};
 use pilotnet_brain::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
 use pilotnet_brain::pipeline::Pipeline;
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => run_sim(&args),
         Command::Circuits => list_circuits(),
         Command::Bench(args) => run_bench(&args),
+        Command::Dataset(args) => run_dataset(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -77,6 +78,45 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<()> {
     } else {
         print!("{}", report.to_table());
     }
+    Ok(())
+}
+
+fn run_dataset(args: &DatasetArgs) -> anyhow::Result<()> {
+    use pilotnet_brain::dataset::{collect, AppearanceRange, CollectConfig, Perturbation};
+    let input = match &args.description {
+        Some(path) => pilotnet_brain::model::Description::read(path)?.input,
+        None => pilotnet_brain::model::InputSpec::behavior_metrics(),
+    };
+    let defaults = Perturbation::default();
+    let config = CollectConfig {
+        circuits: args.circuits.clone(),
+        both_directions: !args.one_direction,
+        frames: args.frames,
+        out: args.out.clone(),
+        seed: args.seed,
+        perturbation: Perturbation {
+            rate_hz: args.perturb_rate,
+            yaw_rate: (
+                defaults.yaw_rate.0.min(args.perturb_max_yaw_rate),
+                args.perturb_max_yaw_rate,
+            ),
+            ..defaults
+        },
+        appearance: if args.plain {
+            AppearanceRange::none()
+        } else {
+            AppearanceRange::default()
+        },
+        full_frame_every: args.full_every,
+        input,
+        road: pilotnet_brain::circuit::RoadGeometry {
+            road_width: args.road_width,
+            ..Default::default()
+        },
+    };
+    let summary = collect(&config)
+        .with_context(|| format!("collecting a dataset into {}", args.out.display()))?;
+    println!("{}", serde_json::to_string(&summary)?);
     Ok(())
 }
 

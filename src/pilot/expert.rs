@@ -76,6 +76,13 @@ pub struct Sighting {
     pub heading: f64,
     /// Curvature of the line, 1/m.
     pub curvature: f64,
+    /// Whether the line was found (the fields below are meaningful).
+    pub line_found: bool,
+    /// The speed the expert aims at for this picture, m/s, before its acceleration limits
+    /// (a function of the image alone).
+    pub v_target: f64,
+    /// The path curvature it commands, 1/m (yaw rate = speed × this).
+    pub kappa: f64,
 }
 
 /// The expert pilot.
@@ -323,6 +330,9 @@ impl Pilot for ExpertPilot {
             offset: a,
             heading: b.atan(),
             curvature: curvature(0.0),
+            line_found: true,
+            v_target,
+            kappa,
         };
         self.last = Command::new(v, v_eff * kappa);
         Ok(self.last)

@@ -4,6 +4,32 @@
 //! and `w` (rad/s) are required, any others (circuit, direction, position, …) are carried
 //! along and ignored here. Images are PNG files, either whole camera frames or frames already
 //! cut to the network's input size by [`crate::preprocess::Preprocessor::run_u8`].
+//! [`collect`] writes such folders from the simulator.
+
+mod collect;
+
+pub use collect::{
+    collect, AppearanceRange, CollectConfig, CollectError, CollectSummary, Perturbation,
+};
+
+/// The columns [`collect`] writes, in order: the image, the expert's command (the label), and
+/// where it was taken (circuit, `forward`/`reverse`, run number, simulated time, pose, signed
+/// lateral offset from the line with left positive, and whether the command sent to the car
+/// was disturbed at the time).
+pub const LABEL_COLUMNS: [&str; 12] = [
+    "image",
+    "v",
+    "w",
+    "circuit",
+    "direction",
+    "run",
+    "t",
+    "x",
+    "y",
+    "yaw",
+    "lateral_m",
+    "perturbed",
+];
 
 use std::path::{Path, PathBuf};
 
