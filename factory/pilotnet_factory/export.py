@@ -35,17 +35,20 @@ output:
 """
 
 
-def description(name: str) -> str:
-    """The description YAML of a DLS PilotNet called `name`."""
+def description(name: str, ranges: dict[str, tuple[float, float]] | None = None) -> str:
+    """The description YAML of a DLS PilotNet called `name` whose outputs are min-max
+    normalised over `ranges` (default: Behavior Metrics' v and w ranges)."""
     _, height, width = INPUT_SHAPE
+    v_lo, v_hi = (ranges or {}).get("v", V_RANGE)
+    w_lo, w_hi = (ranges or {}).get("w", W_RANGE)
     return DESCRIPTION.format(
         name=name,
         width=width,
         height=height,
-        v_scale=round(V_RANGE[1] - V_RANGE[0], 6),
-        v_offset=V_RANGE[0],
-        w_scale=round(W_RANGE[1] - W_RANGE[0], 6),
-        w_offset=W_RANGE[0],
+        v_scale=repr(float(v_hi - v_lo)),
+        v_offset=repr(float(v_lo)),
+        w_scale=repr(float(w_hi - w_lo)),
+        w_offset=repr(float(w_lo)),
     )
 
 
@@ -79,7 +82,8 @@ def export_torchscript(model: torch.nn.Module, path: Path) -> None:
     frozen.save(str(path))
 
 
-def export_both(model: torch.nn.Module, out_dir: Path, stem: str) -> dict[str, Path]:
+def export_both(model: torch.nn.Module, out_dir: Path, stem: str,
+                ranges: dict[str, tuple[float, float]] | None = None) -> dict[str, Path]:
     """ONNX, TorchScript and the shared description YAML for `model` in `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -89,5 +93,5 @@ def export_both(model: torch.nn.Module, out_dir: Path, stem: str) -> dict[str, P
     }
     export_onnx(model, paths["onnx"])
     export_torchscript(model, paths["torchscript"])
-    paths["description"].write_text(description(stem))
+    paths["description"].write_text(description(stem, ranges))
     return paths
