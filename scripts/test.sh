@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The README's test command: set up (scripts/setup.sh), then run the Rust tests with both
-# inference backends compiled in, and the model factory's Python tests.
+# inference backends compiled in, the model factory's Python tests, and its smoke run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
 cargo test --locked --features tch
 .venv/bin/python -m pytest -q factory/tests
+# The model factory end to end on a tiny dataset, one epoch: every export path, each variant
+# loaded and measured by the release binary through its backend.
+cargo build --release --locked --features tch
+.venv/bin/python -m pilotnet_factory.build --smoke --out generated/factory-smoke

@@ -61,3 +61,41 @@ class PilotNet(nn.Module):
 def parameter_count(model: nn.Module) -> int:
     """Trainable parameters of `model`."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class QuantPilotNet(nn.Module):
+    """PilotNet arranged for eager-mode quantization (fbgemm): the input BatchNorm stays in
+    float, a QuantStub follows it, each conv/linear is fused with its ReLU, a DeQuantStub ends
+    the network. Loads a PilotNet state dict unchanged (same parameter names)."""
+
+    def __init__(self, num_outputs: int = 2) -> None:
+        super().__init__()
+        from torch.ao.quantization import DeQuantStub, QuantStub
+
+        base = PilotNet(num_outputs)
+        self.ln_1 = base.ln_1
+        self.quant = QuantStub()
+        for name in ("cn_1", "relu1", "cn_2", "relu2", "cn_3", "relu3", "cn_4", "relu4",
+                     "cn_5", "relu5", "fc_1", "relu_fc1", "fc_2", "relu_fc2", "fc_3",
+                     "relu_fc3", "fc_4", "relu_fc4", "fc_5"):
+            setattr(self, name, getattr(base, name))
+        self.dequant = DeQuantStub()
+
+    #: Conv/linear + ReLU pairs fused before quantization.
+    FUSE = [["cn_1", "relu1"], ["cn_2", "relu2"], ["cn_3", "relu3"], ["cn_4", "relu4"],
+            ["cn_5", "relu5"], ["fc_1", "relu_fc1"], ["fc_2", "relu_fc2"],
+            ["fc_3", "relu_fc3"], ["fc_4", "relu_fc4"]]
+
+    def forward(self, img: torch.Tensor) -> torch.Tensor:
+        out = self.quant(self.ln_1(img))
+        out = self.relu1(self.cn_1(out))
+        out = self.relu2(self.cn_2(out))
+        out = self.relu3(self.cn_3(out))
+        out = self.relu4(self.cn_4(out))
+        out = self.relu5(self.cn_5(out))
+        out = out.reshape(out.size(0), -1)
+        out = self.relu_fc1(self.fc_1(out))
+        out = self.relu_fc2(self.fc_2(out))
+        out = self.relu_fc3(self.fc_3(out))
+        out = self.relu_fc4(self.fc_4(out))
+        return self.dequant(self.fc_5(out))

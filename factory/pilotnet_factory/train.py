@@ -39,6 +39,8 @@ class TrainConfig:
     threads: int = 2
     flip: bool = True
     oversample_turns: bool = True
+    #: Cosine decay of the learning rate to 1 % of its start over the run (else constant).
+    cosine: bool = True
 
 
 def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray, batch: int = 256) -> float:
@@ -83,6 +85,12 @@ def train(train_dir: Path, test_dir: Path, out: Path, config: TrainConfig) -> di
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate,
                                  weight_decay=config.weight_decay)
     loss_fn = nn.MSELoss()
+    steps = config.epochs * len(loader)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser,
+        (lambda step: 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * min(step / steps, 1.0))))
+        if config.cosine else (lambda step: 1.0),
+    )
     history = []
     best = (float("inf"), None)
     for epoch in range(config.epochs):
@@ -93,7 +101,8 @@ def train(train_dir: Path, test_dir: Path, out: Path, config: TrainConfig) -> di
             loss = loss_fn(model(x), y)
             loss.backward()
             optimiser.step()
-            running += float(loss)
+            schedule.step()
+            running += loss.item()
             batches += 1
         test_mse = evaluate(model, test_x, test_y)
         record = {"epoch": epoch + 1, "train_loss": running / max(batches, 1),

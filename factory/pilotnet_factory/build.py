@@ -1,0 +1,183 @@
+"""The model factory in one command: dataset, training, every variant, measurements, manifest.
+
+    python -m pilotnet_factory.build --out generated/factory [--smoke]
+
+1. Records a training set (the project's three circuits plus SimpleCircuit and Montmeló) and
+   a test set of whole held-out circuits (Montreal, Nürburgring) with `pilotnet-brain dataset`.
+   Behavior Metrics' circuits are read from `../shared/circuits` (never copied).
+2. Trains the DeepLearningStudio PilotNet (`train.py`).
+3. Makes the study's variants (`variants.py`).
+4. Measures each with `pilotnet-brain bench` on the test set (size, inference time, MSE) and
+   writes `manifest.yaml`: name, file, backend, precision, sha256, size, test MSE, sparsity,
+   and the dataset and training settings.
+
+`--smoke` runs the same steps on a tiny dataset for one epoch (CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+import yaml
+
+from . import variants as V
+from .data import load_images, read_labels
+from .model import PilotNet
+from .train import TrainConfig, train
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared" / "circuits"
+TRAIN_CIRCUITS = ["lakeside", "switchback", "highland", "simple_circuit.csv", "montmelo.csv"]
+TEST_CIRCUITS = ["montreal.csv", "nurburgring.csv"]
+
+
+def circuit_specs(names: list[str]) -> list[str]:
+    """Built-in names as they are, reference circuits as paths under ../shared/circuits."""
+    specs = []
+    for n in names:
+        if n.endswith(".csv"):
+            path = SHARED / n
+            if not path.exists():
+                raise FileNotFoundError(f"reference circuit {path} not found (../shared beside the checkout)")
+            specs.append(str(path))
+        else:
+            specs.append(n)
+    return specs
+
+
+def run_binary(binary: Path, *args: str) -> str:
+    """Runs pilotnet-brain, returns stdout; its error output is shown when it fails."""
+    done = subprocess.run([str(binary), *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{binary} {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+#: name -> (file, backend, precision, method as in the study's tables)
+VARIANTS = {
+    "fp32": ("pilotnet_fp32.onnx", "ort", "fp32", "Baseline"),
+    "fp16": ("pilotnet_fp16.onnx", "ort", "fp16", "Float16 quantization"),
+    "dynamic_int8": ("pilotnet_dynamic_int8.onnx", "ort", "int8 (dynamic range)", "Dynamic range quantization"),
+    "static_int8": ("pilotnet_static_int8.onnx", "ort", "int8 (QDQ)", "Integer (static) quantization"),
+    "local_prune": ("pilotnet_local_prune.onnx", "ort", "fp32", "Local pruning"),
+    "global_prune": ("pilotnet_global_prune.onnx", "ort", "fp32", "Global pruning"),
+    "prune_static_int8": ("pilotnet_prune_static_int8.onnx", "ort", "int8 (QDQ)", "Prune + quantization"),
+    "ts_fp32": ("pilotnet_fp32.pt", "tch", "fp32", "Baseline"),
+    "ts_dynamic_int8": ("pilotnet_ts_dynamic_int8.pt", "tch", "int8 (dynamic)", "Dynamic quantization"),
+    "ts_static_int8": ("pilotnet_ts_static_int8.pt", "tch", "int8 (fbgemm)", "Static quantization"),
+    "ts_local_prune": ("pilotnet_local_prune.pt", "tch", "fp32", "Local pruning"),
+    "ts_global_prune": ("pilotnet_global_prune.pt", "tch", "fp32", "Global pruning"),
+}
+
+
+def make_variants(model: PilotNet, out: Path, calibration: list, work: Path) -> dict[str, dict]:
+    """Every variant file in `out`; returns per-variant extras (sparsity)."""
+    extras: dict[str, dict] = {}
+    V.export_fp32_pair(model, out, "pilotnet_fp32")
+    fp32 = out / "pilotnet_fp32.onnx"
+    V.onnx_fp16(fp32, out / "pilotnet_fp16.onnx")
+    V.onnx_dynamic_int8(fp32, out / "pilotnet_dynamic_int8.onnx")
+    V.onnx_static_int8(fp32, out / "pilotnet_static_int8.onnx", calibration, work)
+    local, glob = V.prune_local(model), V.prune_global(model)
+    V.export_fp32_pair(local, out, "pilotnet_local_prune")
+    V.export_fp32_pair(glob, out, "pilotnet_global_prune")
+    V.onnx_static_int8(out / "pilotnet_local_prune.onnx", out / "pilotnet_prune_static_int8.onnx",
+                       calibration, work)
+    for name, m in (("local_prune", local), ("global_prune", glob),
+                    ("prune_static_int8", local)):
+        extras[name] = {"sparsity": round(V.sparsity(m), 4)}
+        if name != "prune_static_int8":
+            extras["ts_" + name] = {"sparsity": round(V.sparsity(m), 4)}
+    V.torchscript_dynamic_int8(model, out / "pilotnet_ts_dynamic_int8.pt")
+    V.torchscript_static_int8(model, out / "pilotnet_ts_static_int8.pt", calibration)
+    V.tensorrt_calibration_table(fp32, out / "tensorrt", calibration)
+    return extras
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "generated" / "factory")
+    parser.add_argument("--binary", type=Path, default=ROOT / "target" / "release" / "pilotnet-brain")
+    parser.add_argument("--smoke", action="store_true", help="tiny dataset, one epoch (CI)")
+    parser.add_argument("--train-frames", type=int, default=30000)
+    parser.add_argument("--test-frames", type=int, default=6000)
+    parser.add_argument("--epochs", type=int, default=TrainConfig().epochs)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if args.smoke:
+        args.train_frames, args.test_frames, args.epochs = 200, 80, 1
+    out: Path = args.out
+    data, models = out / "data", out / "models"
+    for d in (data, models):
+        shutil.rmtree(d, ignore_errors=True)
+    models.mkdir(parents=True)
+
+    datasets = {}
+    for split, names, frames, seed in (("train", TRAIN_CIRCUITS, args.train_frames, args.seed),
+                                       ("test", TEST_CIRCUITS, args.test_frames, args.seed + 1)):
+        summary = run_binary(args.binary, "dataset", "--circuits", ",".join(circuit_specs(names)),
+                             "--frames", str(frames), "--out", str(data / split),
+                             "--seed", str(seed))
+        datasets[split] = {"circuits": names, "frames": frames, "seed": seed,
+                           "summary": json.loads(summary)}
+        print(f"build: {split} set {summary.strip()}", flush=True)
+
+    config = TrainConfig(epochs=args.epochs, seed=args.seed)
+    if args.smoke:
+        config.batch_size = 16
+    record = train(data / "train", data / "test", out / "training", config)
+    model = PilotNet()
+    model.load_state_dict(torch.load(out / "training" / "pilotnet.pt.state"))
+    model.eval()
+    description = (out / "training" / "pilotnet.yaml").read_text()
+
+    train_images = load_images(read_labels(data / "train")["image"][:: max(1, args.train_frames // 512)])
+    calibration = V.calibration_batches(train_images, 256, seed=args.seed)
+    torch.set_num_threads(config.threads)
+    # Quantized kernels have no "deterministic" flag (they are deterministic on the CPU anyway).
+    torch.use_deterministic_algorithms(False)
+    extras = make_variants(model, models, calibration, out / "work")
+
+    entries = []
+    for name, (file, backend, precision, method) in VARIANTS.items():
+        path = models / file
+        path.with_suffix(".yaml").write_text(description)
+        bench = json.loads(run_binary(args.binary, "bench", "--model", str(path), "--dataset",
+                                      str(data / "test"), "--frames", "200", "--json"))
+        entry = {
+            "name": name, "file": file, "backend": backend, "precision": precision,
+            "method": method, "sha256": sha256(path), "size_bytes": path.stat().st_size,
+            "size_mb": round(path.stat().st_size / 1e6, 3), "test_mse": bench["mse"],
+            "inference_ms_mean": bench["inference_ms_mean"], **extras.get(name, {}),
+        }
+        entries.append(entry)
+        print(f"build: {name} {json.dumps(entry)}", flush=True)
+    manifest = {
+        "dataset": datasets,
+        "training": {"config": asdict(config), "label_range": record["label_range"],
+                     "best_test_mse": record["best_test_mse"]},
+        "tensorrt": {"calibration_table": "tensorrt/calibration.flatbuffers",
+                     "note": "fp32/fp16/int8 are settings of the fp32 ONNX model: --device tensorrt --trt-precision P [--trt-calibration-table tensorrt/calibration.flatbuffers]"},
+        "variants": entries,
+    }
+    (models / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    print(f"build: wrote {models / 'manifest.yaml'}")
+
+
+if __name__ == "__main__":
+    main()
