@@ -27,8 +27,9 @@ from pathlib import Path
 import torch
 import yaml
 
+from . import qat
 from . import variants as V
-from .data import load_images, read_labels
+from .data import LabelRange, load_images, read_labels
 from .model import PilotNet
 from .train import TrainConfig, train
 
@@ -82,6 +83,9 @@ VARIANTS = {
     "ts_static_int8": ("pilotnet_ts_static_int8.pt", "tch", "int8 (fbgemm)", "Static quantization"),
     "ts_local_prune": ("pilotnet_local_prune.pt", "tch", "fp32", "Local pruning"),
     "ts_global_prune": ("pilotnet_global_prune.pt", "tch", "fp32", "Global pruning"),
+    "qat": ("pilotnet_qat.onnx", "ort", "int8 (QDQ, QAT)", "Quantization aware training"),
+    "ts_qat": ("pilotnet_ts_qat.pt", "tch", "int8 (fbgemm, QAT)", "Quantization aware training"),
+    "ts_prune_qat": ("pilotnet_ts_prune_qat.pt", "tch", "int8 (fbgemm, QAT)", "Prune + QAT"),
 }
 
 
@@ -109,6 +113,25 @@ def make_variants(model: PilotNet, out: Path, calibration: list, work: Path) -> 
     return extras
 
 
+def make_qat_variants(model: PilotNet, out: Path, train_dir: Path, label_range: LabelRange,
+                      epochs: int, seed: int) -> dict[str, dict]:
+    """QAT fine-tuning on the training set: ONNX QDQ, TorchScript int8, and prune + QAT."""
+    cols = read_labels(train_dir)
+    images = load_images(cols["image"])
+    labels = label_range.normalise(cols["v"], cols["w"])
+    qat.qat_onnx_qdq(model, out / "pilotnet_qat.onnx", images, labels, label_range,
+                     epochs=epochs, seed=seed)
+    qat.qat_torchscript(model, out / "pilotnet_ts_qat.pt", images, labels, label_range,
+                        epochs=epochs, seed=seed)
+    local = V.prune_local(model)
+    masks = qat.weight_masks(local)
+    qat.qat_torchscript(local, out / "pilotnet_ts_prune_qat.pt", images, labels, label_range,
+                        epochs=epochs, seed=seed, masks=masks)
+    kept = sum(float(m.sum()) for m in masks.values())
+    total = sum(m.numel() for m in masks.values())
+    return {"ts_prune_qat": {"sparsity": round(1 - kept / total, 4)}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "generated" / "factory")
@@ -118,6 +141,7 @@ def main() -> None:
     parser.add_argument("--test-frames", type=int, default=6000)
     parser.add_argument("--epochs", type=int, default=TrainConfig().epochs)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--qat-epochs", type=int, default=1)
     args = parser.parse_args()
     if args.smoke:
         args.train_frames, args.test_frames, args.epochs = 200, 80, 1
@@ -152,6 +176,9 @@ def main() -> None:
     # Quantized kernels have no "deterministic" flag (they are deterministic on the CPU anyway).
     torch.use_deterministic_algorithms(False)
     extras = make_variants(model, models, calibration, out / "work")
+    extras.update(make_qat_variants(model, models, data / "train",
+                                    LabelRange(**record["label_range"]),
+                                    epochs=args.qat_epochs, seed=args.seed))
 
     entries = []
     for name, (file, backend, precision, method) in VARIANTS.items():
