@@ -142,29 +142,41 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=TrainConfig().epochs)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--qat-epochs", type=int, default=1)
+    parser.add_argument("--reuse-data", action="store_true",
+                        help="keep OUT/data from an earlier run instead of recording it again")
+    parser.add_argument("--reuse-training", action="store_true",
+                        help="keep OUT/training from an earlier run instead of training again")
     args = parser.parse_args()
     if args.smoke:
         args.train_frames, args.test_frames, args.epochs = 200, 80, 1
     out: Path = args.out
     data, models = out / "data", out / "models"
-    for d in (data, models):
-        shutil.rmtree(d, ignore_errors=True)
+    shutil.rmtree(models, ignore_errors=True)
     models.mkdir(parents=True)
 
     datasets = {}
     for split, names, frames, seed in (("train", TRAIN_CIRCUITS, args.train_frames, args.seed),
                                        ("test", TEST_CIRCUITS, args.test_frames, args.seed + 1)):
-        summary = run_binary(args.binary, "dataset", "--circuits", ",".join(circuit_specs(names)),
-                             "--frames", str(frames), "--out", str(data / split),
-                             "--seed", str(seed))
-        datasets[split] = {"circuits": names, "frames": frames, "seed": seed,
-                           "summary": json.loads(summary)}
-        print(f"build: {split} set {summary.strip()}", flush=True)
+        if args.reuse_data:
+            recorded = json.loads((data / split / "collect.json").read_text())
+            summary, seed = recorded["summary"], recorded["seed"]
+        else:
+            shutil.rmtree(data / split, ignore_errors=True)
+            summary = json.loads(run_binary(
+                args.binary, "dataset", "--circuits", ",".join(circuit_specs(names)),
+                "--frames", str(frames), "--out", str(data / split), "--seed", str(seed)))
+        datasets[split] = {"circuits": names, "frames": summary["frames"], "seed": seed,
+                           "summary": summary}
+        print(f"build: {split} set {json.dumps(summary)}", flush=True)
 
     config = TrainConfig(epochs=args.epochs, seed=args.seed)
     if args.smoke:
         config.batch_size = 16
-    record = train(data / "train", data / "test", out / "training", config)
+    if args.reuse_training:
+        record = json.loads((out / "training" / "training.json").read_text())
+        config = TrainConfig(**record["config"])
+    else:
+        record = train(data / "train", data / "test", out / "training", config)
     model = PilotNet()
     model.load_state_dict(torch.load(out / "training" / "pilotnet.pt.state"))
     model.eval()
