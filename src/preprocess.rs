@@ -101,17 +101,7 @@ impl Preprocessor {
 
     /// Checks that `frame` is well-formed and the size the model was trained on.
     pub fn check(&self, frame: &Frame) -> Result<(), FrameError> {
-        frame.validate()?;
-        let f = self.spec.frame;
-        if frame.width != f.width || frame.height != f.height {
-            return Err(FrameError::WrongSize {
-                width: frame.width,
-                height: frame.height,
-                expected_width: f.width,
-                expected_height: f.height,
-            });
-        }
-        Ok(())
+        frame.validate_size(self.spec.frame.width, self.spec.frame.height)
     }
 
     /// Preprocesses `frame` into `out`, the model's input tensor (`spec().len()` values, in

@@ -197,6 +197,34 @@ impl Frame {
         Ok(())
     }
 
+    /// Checks that the fields describe the data and the image is `width`×`height`.
+    pub fn validate_size(&self, width: u32, height: u32) -> Result<(), FrameError> {
+        self.validate()?;
+        if self.width != width || self.height != height {
+            return Err(FrameError::WrongSize {
+                width: self.width,
+                height: self.height,
+                expected_width: width,
+                expected_height: height,
+            });
+        }
+        Ok(())
+    }
+
+    /// An `rgb8` frame holding `image`'s pixels (no row padding).
+    pub fn from_rgb_image(image: image::RgbImage) -> Frame {
+        let (width, height) = image.dimensions();
+        Frame {
+            stamp: 0.0,
+            seq: 0,
+            width,
+            height,
+            encoding: Encoding::Rgb8,
+            step: width * 3,
+            data: image.into_raw(),
+        }
+    }
+
     /// Red, green, blue of pixel (x, y). The frame must be valid and (x, y) inside it.
     #[inline]
     pub fn rgb(&self, x: u32, y: u32) -> [u8; 3] {

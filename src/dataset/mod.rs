@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::sensor::{Encoding, Frame};
+use crate::sensor::Frame;
 
 /// Why a dataset could not be read.
 #[derive(Debug, Error)]
@@ -132,22 +132,11 @@ pub fn read_labels(dir: &Path) -> Result<Vec<Sample>, DatasetError> {
 
 /// Reads a PNG (any colour type) as an `rgb8` frame.
 pub fn read_image(path: &Path) -> Result<Frame, DatasetError> {
-    let img = image::open(path)
-        .map_err(|e| DatasetError::Image {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?
-        .to_rgb8();
-    let (width, height) = img.dimensions();
-    Ok(Frame {
-        stamp: 0.0,
-        seq: 0,
-        width,
-        height,
-        encoding: Encoding::Rgb8,
-        step: width * 3,
-        data: img.into_raw(),
-    })
+    let image = image::open(path).map_err(|e| DatasetError::Image {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok(Frame::from_rgb_image(image.to_rgb8()))
 }
 
 #[cfg(test)]

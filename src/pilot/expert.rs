@@ -260,19 +260,10 @@ impl Pilot for ExpertPilot {
         frame: &Frame,
         _odometry: Option<&Odometry>,
     ) -> Result<Command, PilotError> {
-        frame.validate()?;
+        let cfg = self.camera.config;
+        frame.validate_size(cfg.width, cfg.height)?;
         if frame.encoding == crate::sensor::Encoding::Mono8 {
             return Err(FrameError::NeedsColour(frame.encoding).into());
-        }
-        let cfg = self.camera.config;
-        if frame.width != cfg.width || frame.height != cfg.height {
-            return Err(FrameError::WrongSize {
-                width: frame.width,
-                height: frame.height,
-                expected_width: cfg.width,
-                expected_height: cfg.height,
-            }
-            .into());
         }
         self.find_line(frame);
         let c = self.config;

@@ -36,17 +36,5 @@ pub fn testnet() -> PathBuf {
 
 /// An 8-bit RGB PNG as an `rgb8` frame.
 pub fn load_png(path: &std::path::Path) -> pilotnet_brain::sensor::Frame {
-    let img = image::open(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-        .to_rgb8();
-    let (width, height) = img.dimensions();
-    pilotnet_brain::sensor::Frame {
-        stamp: 0.0,
-        seq: 0,
-        width,
-        height,
-        encoding: pilotnet_brain::sensor::Encoding::Rgb8,
-        step: width * 3,
-        data: img.into_raw(),
-    }
+    pilotnet_brain::dataset::read_image(path).unwrap_or_else(|e| panic!("{e}"))
 }
