@@ -157,15 +157,7 @@ pub struct Frame {
 impl Frame {
     /// A black `rgb8` image with no row padding.
     pub fn new_rgb8(width: u32, height: u32) -> Frame {
-        Frame {
-            stamp: 0.0,
-            seq: 0,
-            width,
-            height,
-            encoding: Encoding::Rgb8,
-            step: width * 3,
-            data: vec![0; width as usize * height as usize * 3],
-        }
+        Frame::from_rgb_image(image::RgbImage::new(width, height))
     }
 
     /// Checks that the fields describe the data.
