@@ -36,6 +36,19 @@ pub enum Command {
     Bench(BenchArgs),
     /// Record a training dataset: the expert drives, frames are stored as the network sees them.
     Dataset(DatasetArgs),
+    /// List the model variants of the catalogue (models/manifest.yaml), optionally verified.
+    Models(ModelsArgs),
+}
+
+/// Arguments of `models`.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Models folder with manifest.yaml [default: the checkout's models/, or $PILOTNET_MODELS].
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Check every shipped file against its sha256, size and description.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// Arguments of `dataset`.
@@ -136,7 +149,7 @@ impl BackendArgs {
 /// Arguments of `bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Model file (.onnx, .pt) or its description (.yaml).
+    /// Model file (.onnx, .pt), its description (.yaml), or a shipped variant's name.
     #[arg(long)]
     pub model: PathBuf,
     /// Inference settings.
@@ -186,7 +199,8 @@ pub struct SimArgs {
     /// Who drives [default: model with --model, else expert].
     #[arg(long, value_enum)]
     pub pilot: Option<PilotChoice>,
-    /// Network to drive with: model file (.onnx, .pt) or its description (.yaml).
+    /// Network to drive with: model file (.onnx, .pt), its description (.yaml), or the name of
+    /// a shipped variant (`fp32`, `static_int8`, ...; see `pilotnet-brain models`).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Inference settings.

@@ -14,6 +14,7 @@ pub mod circuit;
 pub mod control;
 pub mod dataset;
 pub mod geometry;
+pub mod manifest;
 pub mod metrics;
 pub mod model;
 pub mod pilot;

@@ -3,13 +3,15 @@
 
 mod cli;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{BenchArgs, Cli, Command, DatasetArgs, PilotChoice, SimArgs};
+use cli::{BenchArgs, Cli, Command, DatasetArgs, ModelsArgs, PilotChoice, SimArgs};
 use pilotnet_brain::circuit::{Circuit, BUILTIN_CIRCUITS};
+use pilotnet_brain::manifest::Manifest;
 use pilotnet_brain::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
 use pilotnet_brain::pipeline::Pipeline;
 use pilotnet_brain::report::RunReport;
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         Command::Circuits => list_circuits(),
         Command::Bench(args) => run_bench(&args),
         Command::Dataset(args) => run_dataset(&args),
+        Command::Models(args) => list_models(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -46,7 +49,7 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
     let pilot: Box<dyn Pilot> = match (choice, model) {
         (PilotChoice::Model, Some(path)) => {
             let backend = args.backend.to_config().map_err(anyhow::Error::msg)?;
-            Box::new(NetworkPilot::open(path, &backend)?)
+            Box::new(NetworkPilot::open(&resolve_model(path)?, &backend)?)
         }
         _ => Box::new(ExpertPilot::new(config.camera, ExpertConfig::default())),
     };
@@ -72,7 +75,8 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
 
 fn run_bench(args: &BenchArgs) -> anyhow::Result<()> {
     let backend = args.backend.to_config().map_err(anyhow::Error::msg)?;
-    let report = pilotnet_brain::bench::run(&args.model, &backend, &args.to_config())?;
+    let model = resolve_model(&args.model)?;
+    let report = pilotnet_brain::bench::run(&model, &backend, &args.to_config())?;
     if args.json {
         println!("{}", report.to_json());
     } else {
@@ -117,6 +121,52 @@ fn run_dataset(args: &DatasetArgs) -> anyhow::Result<()> {
     let summary = collect(&config)
         .with_context(|| format!("collecting a dataset into {}", args.out.display()))?;
     println!("{}", serde_json::to_string(&summary)?);
+    Ok(())
+}
+
+/// A model argument: an existing path as it is; a bare name (no extension, no folder) is a
+/// shipped variant of the catalogue.
+fn resolve_model(arg: &Path) -> anyhow::Result<PathBuf> {
+    let bare = arg.extension().is_none() && arg.components().count() == 1;
+    if arg.exists() || !bare {
+        return Ok(arg.to_path_buf());
+    }
+    let manifest = Manifest::read(&Manifest::default_dir())?;
+    Ok(manifest.path_of(&arg.to_string_lossy())?)
+}
+
+fn list_models(args: &ModelsArgs) -> anyhow::Result<()> {
+    let dir = args.dir.clone().unwrap_or_else(Manifest::default_dir);
+    let manifest = Manifest::read(&dir)?;
+    println!(
+        "{:<18} {:<4} {:<20} {:>8} {:>9} {:>8}  shipped",
+        "name", "eng", "precision", "size MB", "test MSE", "sparsity"
+    );
+    let mut failed = 0;
+    for v in &manifest.variants {
+        let status = match (v.shipped, args.verify) {
+            (false, _) => "no (factory)".to_string(),
+            (true, false) => "yes".to_string(),
+            (true, true) => match manifest.verify(v) {
+                Ok(()) => "yes, verified".to_string(),
+                Err(e) => {
+                    failed += 1;
+                    format!("yes, FAILED: {e}")
+                }
+            },
+        };
+        let sparsity = v.sparsity.map(|s| format!("{s:.2}")).unwrap_or_default();
+        println!(
+            "{:<18} {:<4} {:<20} {:>8.2} {:>9.5} {:>8}  {status}",
+            v.name, v.backend, v.precision, v.size_mb, v.test_mse, sparsity
+        );
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} shipped model(s) differ from {}",
+            dir.join("manifest.yaml").display()
+        );
+    }
     Ok(())
 }
 
