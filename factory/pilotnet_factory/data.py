@@ -27,15 +27,18 @@ class LabelRange:
     w_max: float
 
     @staticmethod
-    def from_labels(v: np.ndarray, w: np.ndarray) -> "LabelRange":
-        """The range of a training set; w symmetric, since flipped images negate it."""
+    def from_labels(v: np.ndarray, w: np.ndarray, w_limit: float | None = None) -> "LabelRange":
+        """The range of a training set; w symmetric, since flipped images negate it, and at
+        most ±`w_limit` when given (labels beyond it are clipped by `normalise`)."""
         w_abs = float(np.abs(w).max())
+        if w_limit is not None:
+            w_abs = min(w_abs, w_limit)
         return LabelRange(float(v.min()), float(v.max()), -w_abs, w_abs)
 
     def normalise(self, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """(n, 2) array of normalised labels."""
-        pv = (v - self.v_min) / (self.v_max - self.v_min)
-        pw = (w - self.w_min) / (self.w_max - self.w_min)
+        """(n, 2) array of normalised labels, clipped to the range."""
+        pv = (np.clip(v, self.v_min, self.v_max) - self.v_min) / (self.v_max - self.v_min)
+        pw = (np.clip(w, self.w_min, self.w_max) - self.w_min) / (self.w_max - self.w_min)
         return np.stack([pv, pw], axis=1).astype(np.float32)
 
     def w_of(self, pw: float) -> float:
@@ -105,6 +108,30 @@ class FrameDataset(Dataset):
             img = img[:, ::-1]
             label[1] = self.range.flipped_w(label[1])
         x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float().div(255.0)
+        return x, torch.from_numpy(label)
+
+
+class MirrorPairs(Dataset):
+    """Each item is an image and its mirror image, stacked: (2, 3, H, W) and labels (2, 2).
+
+    Training on pairs puts every image and its mirror in the same step, so the loss sees the
+    part of the output that is not mirror-symmetric directly (see `mirror_consistency` in
+    train.py) instead of only on average over an epoch."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, labels_range: LabelRange) -> None:
+        self.images = images
+        self.labels = labels
+        self.range = labels_range
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        img = self.images[i]
+        pair = np.stack([img, img[:, ::-1]])
+        label = np.stack([self.labels[i], self.labels[i]])
+        label[1, 1] = self.range.flipped_w(label[1, 1])
+        x = torch.from_numpy(pair).permute(0, 3, 1, 2).float().div(255.0)
         return x, torch.from_numpy(label)
 
 

@@ -2,11 +2,16 @@
 
     python -m pilotnet_factory.train --train DIR --test DIR --out DIR [--epochs N] ...
 
-Labels are min-max normalised over the training set (Behavior Metrics' convention), half the
-samples are mirrored with w negated, strong turns are oversampled, and the loss is the MSE of
-the two normalised outputs (DeepLearningStudio's). Seeded and single-process, so a run is
-repeatable on the same machine. Writes `pilotnet.pt` (the trained weights), `training.json`
-(settings, label range, per-epoch losses) and the fp32 exports with their description.
+Labels are min-max normalised over the training set (Behavior Metrics' convention) with w
+limited to ±`w_limit`, half the samples are mirrored with w negated, strong turns are
+oversampled, and the loss is the MSE of the two normalised outputs (DeepLearningStudio's).
+Weights start from He initialisation (`model.he_init`). `mirror_pairs` with
+`mirror_consistency` trains each image beside its mirror with a penalty on the part of the
+output that is not mirror-symmetric (an experiment, off by default: docs/factory.md). The model
+kept is the one after the last epoch (the test set is measured each epoch, not used to choose).
+Seeded and single-process, so a run is repeatable on the same machine. Writes
+`pilotnet.pt.state` (the trained weights), `training.json` (settings, label range, per-epoch
+losses) and the fp32 exports (`pilotnet.onnx`, `pilotnet.pt`) with their description.
 """
 
 from __future__ import annotations
@@ -22,22 +27,32 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 
-from .data import FrameDataset, LabelRange, load_images, read_labels, turn_weights
+from .data import FrameDataset, LabelRange, MirrorPairs, load_images, read_labels, turn_weights
 from .export import export_both
-from .model import PilotNet
+from .model import PilotNet, he_init
 
 
 @dataclass
 class TrainConfig:
     """Training settings (recorded in training.json and the manifest)."""
 
-    epochs: int = 8
+    epochs: int = 12
     batch_size: int = 64
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
     seed: int = 0
     threads: int = 2
+    #: Largest |w| of the label range, rad/s (0.6 % of the recorded labels, strong recovery
+    #: commands, go up to ±9 rad/s; min-max over them would squeeze every ordinary steering
+    #: command into a sliver of the output and let those few dominate the loss). Labels
+    #: beyond it are clipped. 0: the full range.
+    w_limit: float = 4.5
     flip: bool = True
+    #: Train on (image, mirror) pairs; `batch_size` counts images, half of them mirrors, and
+    #: an epoch draws as many images as the training set holds.
+    mirror_pairs: bool = False
+    #: Weight of the mirror-consistency term (pairs only); 0 turns it off.
+    mirror_consistency: float = 0.0
     oversample_turns: bool = True
     #: Cosine decay of the learning rate to 1 % of its start over the run (else constant).
     cosine: bool = True
@@ -56,32 +71,96 @@ def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray, batch: in
     return total / n
 
 
+def mirror_w(label_range: LabelRange) -> float:
+    """The normalised w of a mirror image is `mirror_w - p` (LabelRange.flipped_w)."""
+    return float(-2.0 * label_range.w_min / (label_range.w_max - label_range.w_min))
+
+
+def pair_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mirror: float,
+              consistency: float) -> tuple[torch.Tensor, float]:
+    """MSE over a batch of (image, mirror) pairs plus `consistency` times the mean squared
+    mirror asymmetry (v(mirror) - v(image), w(mirror) + w(image) - mirror); returns the loss
+    and the asymmetry."""
+    pred = model(x.flatten(0, 1)).view(y.shape)
+    asymmetry = ((pred[:, 0, 0] - pred[:, 1, 0]) ** 2
+                 + (pred[:, 0, 1] + pred[:, 1, 1] - mirror) ** 2).mean()
+    return nn.functional.mse_loss(pred, y) + consistency * asymmetry, asymmetry.item()
+
+
+def weight_masks(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Non-zero masks of every conv/linear weight, by parameter name."""
+    return {name: (p != 0).float() for name, p in model.named_parameters()
+            if name.endswith("weight") and p.dim() > 1}
+
+
+def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
+    """Multiplies weights by their pruning masks (keeps a pruned model sparse while it trains).
+    Fusion renames `cn_1.weight` to `cn_1.0.weight`: both spellings are matched."""
+    with torch.no_grad():
+        params = dict(model.named_parameters())
+        for name, mask in masks.items():
+            target = params.get(name)
+            if target is None:
+                target = params.get(name.replace(".weight", ".0.weight"))
+            if target is None:
+                raise KeyError(f"pruned weight {name} not found in the model")
+            target.mul_(mask)
+
+
+def fine_tune(model: nn.Module, images: np.ndarray, labels: np.ndarray, label_range: LabelRange,
+              epochs: int, learning_rate: float, seed: int,
+              masks: dict[str, torch.Tensor] | None = None, batch_size: int = 64) -> None:
+    """A few epochs of the training recipe (mirrored half of the samples, constant learning
+    rate) on a trained model: QAT with fake quantization in place, or a pruned model with its
+    masks held."""
+    generator = torch.Generator().manual_seed(seed)
+    loader = DataLoader(FrameDataset(images, labels, label_range, flip=True, seed=seed),
+                        batch_size=batch_size, shuffle=True, generator=generator)
+    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    model.train()
+    for _ in range(epochs):
+        for x, y in loader:
+            optimiser.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            optimiser.step()
+            if masks:
+                apply_masks(model, masks)
+    model.eval()
+
+
 def train(train_dir: Path, test_dir: Path, out: Path, config: TrainConfig) -> dict:
     """Trains, exports fp32 ONNX + TorchScript + description, returns the training record."""
+    started = time.time()
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     torch.set_num_threads(config.threads)
     torch.use_deterministic_algorithms(True)
 
     train_cols, test_cols = read_labels(train_dir), read_labels(test_dir)
-    label_range = LabelRange.from_labels(train_cols["v"], train_cols["w"])
+    label_range = LabelRange.from_labels(train_cols["v"], train_cols["w"], config.w_limit or None)
     train_x = load_images(train_cols["image"])
     test_x = load_images(test_cols["image"])
     train_y = label_range.normalise(train_cols["v"], train_cols["w"])
     test_y = label_range.normalise(test_cols["v"], test_cols["w"])
 
-    dataset = FrameDataset(train_x, train_y, label_range, flip=config.flip, seed=config.seed)
+    pairs = config.flip and config.mirror_pairs
+    if pairs:
+        dataset = MirrorPairs(train_x, train_y, label_range)
+        batch, draws = max(1, config.batch_size // 2), max(1, len(train_x) // 2)
+    else:
+        dataset = FrameDataset(train_x, train_y, label_range, flip=config.flip, seed=config.seed)
+        batch, draws = config.batch_size, len(train_x)
     generator = torch.Generator().manual_seed(config.seed)
     if config.oversample_turns:
-        weights = torch.from_numpy(turn_weights(train_cols["w"]))
-        sampler = WeightedRandomSampler(weights, len(dataset), replacement=True,
-                                        generator=generator)
-        loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler)
+        clipped = np.clip(train_cols["w"], label_range.w_min, label_range.w_max)
+        weights = torch.from_numpy(turn_weights(clipped))
+        sampler = WeightedRandomSampler(weights, draws, replacement=True, generator=generator)
+        loader = DataLoader(dataset, batch_size=batch, sampler=sampler)
     else:
-        loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True,
-                            generator=generator)
+        loader = DataLoader(dataset, batch_size=batch, shuffle=True, generator=generator)
+    mirror = mirror_w(label_range)
 
-    model = PilotNet()
+    model = he_init(PilotNet())
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate,
                                  weight_decay=config.weight_decay)
     loss_fn = nn.MSELoss()
@@ -92,13 +171,16 @@ def train(train_dir: Path, test_dir: Path, out: Path, config: TrainConfig) -> di
         if config.cosine else (lambda step: 1.0),
     )
     history = []
-    best = (float("inf"), None)
     for epoch in range(config.epochs):
         model.train()
-        start, running, batches = time.time(), 0.0, 0
+        start, running, asymmetry, batches = time.time(), 0.0, 0.0, 0
         for x, y in loader:
             optimiser.zero_grad()
-            loss = loss_fn(model(x), y)
+            if pairs:
+                loss, sym = pair_loss(model, x, y, mirror, config.mirror_consistency)
+                asymmetry += sym
+            else:
+                loss = loss_fn(model(x), y)
             loss.backward()
             optimiser.step()
             schedule.step()
@@ -106,12 +188,10 @@ def train(train_dir: Path, test_dir: Path, out: Path, config: TrainConfig) -> di
             batches += 1
         test_mse = evaluate(model, test_x, test_y)
         record = {"epoch": epoch + 1, "train_loss": running / max(batches, 1),
+                  "mirror_asymmetry": asymmetry / max(batches, 1),
                   "test_mse": test_mse, "seconds": time.time() - start}
         history.append(record)
         print(json.dumps(record), flush=True)
-        if test_mse < best[0]:
-            best = (test_mse, {k: v.clone() for k, v in model.state_dict().items()})
-    model.load_state_dict(best[1])
     model.eval()
 
     out.mkdir(parents=True, exist_ok=True)
@@ -124,7 +204,8 @@ def train(train_dir: Path, test_dir: Path, out: Path, config: TrainConfig) -> di
         "train": {"dir": str(train_dir), "samples": len(train_x)},
         "test": {"dir": str(test_dir), "samples": len(test_x)},
         "history": history,
-        "best_test_mse": best[0],
+        "test_mse": history[-1]["test_mse"],
+        "seconds": round(time.time() - started, 1),
     }
     (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
@@ -146,7 +227,7 @@ def main() -> None:
     args = parser.parse_args()
     config = TrainConfig(**{k: getattr(args, k) for k in asdict(defaults)})
     record = train(args.train, args.test, args.out, config)
-    print(json.dumps({"best_test_mse": record["best_test_mse"], "out": str(args.out)}))
+    print(json.dumps({"test_mse": record["test_mse"], "out": str(args.out)}))
 
 
 if __name__ == "__main__":

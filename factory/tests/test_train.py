@@ -11,6 +11,7 @@ import torch
 import yaml
 
 from pilotnet_factory.data import LabelRange, turn_weights
+from pilotnet_factory.model import PilotNet, he_init
 from pilotnet_factory.train import TrainConfig, train
 
 
@@ -59,3 +60,34 @@ def test_a_tiny_training_run_writes_matching_exports(tmp_path):
     ts = torch.jit.load(str(out / "pilotnet.pt"))(x).detach().numpy()
     session = ort.InferenceSession(str(out / "pilotnet.onnx"), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run(None, {"image": x.numpy()})[0], ts, atol=1e-5)
+
+
+def test_label_range_limits_w_and_clips():
+    r = LabelRange.from_labels(np.array([3.0, 13.0]), np.array([-9.0, 1.0]), w_limit=3.0)
+    assert (r.w_min, r.w_max) == (-3.0, 3.0)
+    p = r.normalise(np.array([3.0, 13.0, 8.0]), np.array([-9.0, 9.0, 1.5]))
+    np.testing.assert_allclose(p[:, 1], [0.0, 1.0, 0.75])
+
+
+def test_he_init_leaves_no_fc4_unit_dead():
+    # With PyTorch's default initialisation and seed 1, all ten fc_4 units are dead for every
+    # input, and training cannot start.
+    torch.manual_seed(1)
+    model = he_init(PilotNet()).eval()
+    seen = {}
+    model.relu_fc4.register_forward_hook(lambda m, i, o: seen.setdefault("out", o))
+    model(torch.rand(64, 3, 66, 200))
+    alive = (seen["out"] > 0).any(dim=0)
+    assert alive.all(), f"dead fc_4 units: {(~alive).nonzero().flatten().tolist()}"
+
+
+def test_training_is_repeatable(tmp_path):
+    write_dataset(tmp_path / "train", 24, 1)
+    write_dataset(tmp_path / "test", 8, 2)
+    config = TrainConfig(epochs=2, batch_size=8, threads=1, seed=3)
+    for run in ("a", "b"):
+        train(tmp_path / "train", tmp_path / "test", tmp_path / run, config)
+    a = torch.load(tmp_path / "a" / "pilotnet.pt.state")
+    b = torch.load(tmp_path / "b" / "pilotnet.pt.state")
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
