@@ -5,13 +5,16 @@
 1. Records a training set (the project's three circuits plus SimpleCircuit and Montmeló) and
    a test set of whole held-out circuits (Montreal, Nürburgring) with `pilotnet-brain dataset`.
    Behavior Metrics' circuits are read from `../shared/circuits` (never copied).
-2. Trains the DeepLearningStudio PilotNet (`train.py`).
-3. Makes the study's variants (`variants.py`).
+2. Trains the DeepLearningStudio PilotNet (`train.py`) and trims its steering on the training
+   circuits (`trim.py`).
+3. Makes the study's variants (`variants.py`, `qat.py`).
 4. Measures each with `pilotnet-brain bench` on the test set (size, inference time, MSE) and
    writes `manifest.yaml`: name, file, backend, precision, sha256, size, test MSE, sparsity,
    and the dataset and training settings.
 
-`--smoke` runs the same steps on a tiny dataset for one epoch (CI).
+`--smoke` runs the same steps on a tiny dataset for one epoch (CI). `--ship DIR` copies the
+shipped variants (`SHIPPED`), their descriptions, the TensorRT calibration table and the
+manifest into DIR (the repository's `models/`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import argparse
 import hashlib
 import json
 import shutil
-import subprocess
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -29,37 +32,11 @@ import yaml
 
 from . import qat
 from . import variants as V
+from .binary import ROOT, TEST_CIRCUITS, TRAIN_CIRCUITS, circuit_specs, run_binary
 from .data import LabelRange, load_images, read_labels
 from .model import PilotNet
-from .train import TrainConfig, train
-
-ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "circuits"
-TRAIN_CIRCUITS = ["lakeside", "switchback", "highland", "simple_circuit.csv", "montmelo.csv"]
-TEST_CIRCUITS = ["montreal.csv", "nurburgring.csv"]
-
-
-def circuit_specs(names: list[str]) -> list[str]:
-    """Built-in names as they are, reference circuits as paths under ../shared/circuits."""
-    specs = []
-    for n in names:
-        if n.endswith(".csv"):
-            path = SHARED / n
-            if not path.exists():
-                raise FileNotFoundError(f"reference circuit {path} not found (../shared beside the checkout)")
-            specs.append(str(path))
-        else:
-            specs.append(n)
-    return specs
-
-
-def run_binary(binary: Path, *args: str) -> str:
-    """Runs pilotnet-brain, returns stdout; its error output is shown when it fails."""
-    done = subprocess.run([str(binary), *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{binary} {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout
-
+from .train import TrainConfig, fine_tune, train, weight_masks
+from .trim import trim
 
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
@@ -89,7 +66,33 @@ VARIANTS = {
 }
 
 
-def make_variants(model: PilotNet, out: Path, calibration: list, work: Path) -> dict[str, dict]:
+#: Variants committed in the repository's models/ (about 30 MB together); the fp32-sized pruned
+#: files (6.4 MB each, sparse but stored dense) are left to the factory.
+SHIPPED = {"fp32", "fp16", "dynamic_int8", "static_int8", "prune_static_int8", "qat", "ts_fp32",
+           "ts_dynamic_int8", "ts_static_int8", "ts_qat", "ts_prune_qat"}
+
+
+class TrainingSet:
+    """The training images and normalised labels, loaded once for calibration and fine-tuning."""
+
+    def __init__(self, folder: Path, label_range: LabelRange) -> None:
+        cols = read_labels(folder)
+        self.images = load_images(cols["image"])
+        self.labels = label_range.normalise(cols["v"], cols["w"])
+        self.label_range = label_range
+
+
+def pruned(model: PilotNet, prune, data: TrainingSet, epochs: int, seed: int) -> PilotNet:
+    """L1-pruned copy of `model`, fine-tuned for `epochs` with its masks held (0: as pruned)."""
+    p = prune(model)
+    if epochs > 0:
+        fine_tune(p, data.images, data.labels, data.label_range, epochs, learning_rate=1e-4,
+                  seed=seed, masks=weight_masks(p))
+    return p
+
+
+def make_variants(model: PilotNet, out: Path, data: TrainingSet, calibration: list, work: Path,
+                  prune_epochs: int, seed: int) -> dict[str, dict]:
     """Every variant file in `out`; returns per-variant extras (sparsity)."""
     extras: dict[str, dict] = {}
     V.export_fp32_pair(model, out, "pilotnet_fp32")
@@ -97,7 +100,8 @@ def make_variants(model: PilotNet, out: Path, calibration: list, work: Path) -> 
     V.onnx_fp16(fp32, out / "pilotnet_fp16.onnx")
     V.onnx_dynamic_int8(fp32, out / "pilotnet_dynamic_int8.onnx")
     V.onnx_static_int8(fp32, out / "pilotnet_static_int8.onnx", calibration, work)
-    local, glob = V.prune_local(model), V.prune_global(model)
+    local = pruned(model, V.prune_local, data, prune_epochs, seed)
+    glob = pruned(model, V.prune_global, data, prune_epochs, seed)
     V.export_fp32_pair(local, out, "pilotnet_local_prune")
     V.export_fp32_pair(glob, out, "pilotnet_global_prune")
     V.onnx_static_int8(out / "pilotnet_local_prune.onnx", out / "pilotnet_prune_static_int8.onnx",
@@ -113,23 +117,35 @@ def make_variants(model: PilotNet, out: Path, calibration: list, work: Path) -> 
     return extras
 
 
-def make_qat_variants(model: PilotNet, out: Path, train_dir: Path, label_range: LabelRange,
-                      epochs: int, seed: int) -> dict[str, dict]:
+def make_qat_variants(model: PilotNet, out: Path, data: TrainingSet, epochs: int,
+                      seed: int) -> dict[str, dict]:
     """QAT fine-tuning on the training set: ONNX QDQ, TorchScript int8, and prune + QAT."""
-    cols = read_labels(train_dir)
-    images = load_images(cols["image"])
-    labels = label_range.normalise(cols["v"], cols["w"])
-    qat.qat_onnx_qdq(model, out / "pilotnet_qat.onnx", images, labels, label_range,
-                     epochs=epochs, seed=seed)
-    qat.qat_torchscript(model, out / "pilotnet_ts_qat.pt", images, labels, label_range,
-                        epochs=epochs, seed=seed)
+    args = (data.images, data.labels, data.label_range)
+    qat.qat_onnx_qdq(model, out / "pilotnet_qat.onnx", *args, epochs=epochs, seed=seed)
+    qat.qat_torchscript(model, out / "pilotnet_ts_qat.pt", *args, epochs=epochs, seed=seed)
     local = V.prune_local(model)
-    masks = qat.weight_masks(local)
-    qat.qat_torchscript(local, out / "pilotnet_ts_prune_qat.pt", images, labels, label_range,
-                        epochs=epochs, seed=seed, masks=masks)
+    masks = weight_masks(local)
+    qat.qat_torchscript(local, out / "pilotnet_ts_prune_qat.pt", *args, epochs=epochs, seed=seed,
+                        masks=masks)
     kept = sum(float(m.sum()) for m in masks.values())
     total = sum(m.numel() for m in masks.values())
     return {"ts_prune_qat": {"sparsity": round(1 - kept / total, 4)}}
+
+
+def ship(models: Path, dst: Path, manifest: dict) -> None:
+    """Copies the shipped variants, their descriptions, the TensorRT calibration table and the
+    manifest into `dst`, removing model files of an earlier build that are no longer shipped."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for old in dst.iterdir():
+        if old.suffix in (".onnx", ".pt", ".yaml"):
+            old.unlink()
+    for entry in manifest["variants"]:
+        if entry["shipped"]:
+            for name in (entry["file"], entry["description"]):
+                shutil.copy2(models / name, dst / name)
+    shutil.rmtree(dst / "tensorrt", ignore_errors=True)
+    shutil.copytree(models / "tensorrt", dst / "tensorrt")
+    shutil.copy2(models / "manifest.yaml", dst / "manifest.yaml")
 
 
 def main() -> None:
@@ -142,11 +158,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=TrainConfig().epochs)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--qat-epochs", type=int, default=1)
+    parser.add_argument("--prune-epochs", type=int, default=1,
+                        help="fine-tuning of the pruned models with their masks held (0: none)")
+    parser.add_argument("--ship", type=Path,
+                        help="copy the shipped variants and the manifest into this folder (models/)")
     parser.add_argument("--reuse-data", action="store_true",
                         help="keep OUT/data from an earlier run instead of recording it again")
     parser.add_argument("--reuse-training", action="store_true",
                         help="keep OUT/training from an earlier run instead of training again")
     args = parser.parse_args()
+    started = time.time()
     if args.smoke:
         args.train_frames, args.test_frames, args.epochs = 200, 80, 1
     out: Path = args.out
@@ -177,31 +198,39 @@ def main() -> None:
         config = TrainConfig(**record["config"])
     else:
         record = train(data / "train", data / "test", out / "training", config)
+    # The smoke network cannot drive: one circuit, one correction, only to exercise the path.
+    trim_circuits = circuit_specs(TRAIN_CIRCUITS[:1] if args.smoke else TRAIN_CIRCUITS)
+    steering = trim(out / "training", data / "train", trim_circuits, args.binary,
+                    rounds=2 if args.smoke else 3, gain=-1.0 if args.smoke else None)
     model = PilotNet()
     model.load_state_dict(torch.load(out / "training" / "pilotnet.pt.state"))
     model.eval()
     description = (out / "training" / "pilotnet.yaml").read_text()
 
-    train_images = load_images(read_labels(data / "train")["image"][:: max(1, args.train_frames // 512)])
-    calibration = V.calibration_batches(train_images, 256, seed=args.seed)
+    data_set = TrainingSet(data / "train", LabelRange(**record["label_range"]))
+    calibration = V.calibration_batches(
+        data_set.images[:: max(1, len(data_set.images) // 512)], 256, seed=args.seed)
     torch.set_num_threads(config.threads)
     # Quantized kernels have no "deterministic" flag (they are deterministic on the CPU anyway).
     torch.use_deterministic_algorithms(False)
-    extras = make_variants(model, models, calibration, out / "work")
-    extras.update(make_qat_variants(model, models, data / "train",
-                                    LabelRange(**record["label_range"]),
-                                    epochs=args.qat_epochs, seed=args.seed))
+    extras = make_variants(model, models, data_set, calibration, out / "work",
+                           prune_epochs=args.prune_epochs, seed=args.seed)
+    extras.update(make_qat_variants(model, models, data_set, epochs=args.qat_epochs,
+                                    seed=args.seed))
 
     entries = []
     for name, (file, backend, precision, method) in VARIANTS.items():
         path = models / file
-        path.with_suffix(".yaml").write_text(description)
+        yaml_path = path.with_suffix(".yaml")
+        yaml_path.write_text(description)
         bench = json.loads(run_binary(args.binary, "bench", "--model", str(path), "--dataset",
                                       str(data / "test"), "--frames", "200", "--json"))
         entry = {
             "name": name, "file": file, "backend": backend, "precision": precision,
-            "method": method, "sha256": sha256(path), "size_bytes": path.stat().st_size,
-            "size_mb": round(path.stat().st_size / 1e6, 3), "test_mse": bench["mse"],
+            "method": method, "shipped": name in SHIPPED, "sha256": sha256(path),
+            "size_bytes": path.stat().st_size, "size_mb": round(path.stat().st_size / 1e6, 3),
+            "description": yaml_path.name, "description_sha256": sha256(yaml_path),
+            "test_mse": bench["mse"],
             "inference_ms_mean": bench["inference_ms_mean"], **extras.get(name, {}),
         }
         entries.append(entry)
@@ -209,13 +238,22 @@ def main() -> None:
     manifest = {
         "dataset": datasets,
         "training": {"config": asdict(config), "label_range": record["label_range"],
-                     "best_test_mse": record["best_test_mse"]},
+                     "test_mse": record["test_mse"], "seconds": record.get("seconds"),
+                     "steering_trim_rad_s": steering["trim_rad_s"],
+                     "steering_trim": {
+                         "label_gain_rad_s_per_m": steering["label_gain_rad_s_per_m"],
+                         "circuits": [Path(c).name for c in steering["circuits"]],
+                         "rounds": [{k: r[k] for k in ("trim_rad_s", "mean_lateral_m")}
+                                    for r in steering["rounds"]]}},
         "tensorrt": {"calibration_table": "tensorrt/calibration.flatbuffers",
                      "note": "fp32/fp16/int8 are settings of the fp32 ONNX model: --device tensorrt --trt-precision P [--trt-calibration-table tensorrt/calibration.flatbuffers]"},
         "variants": entries,
     }
     (models / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
-    print(f"build: wrote {models / 'manifest.yaml'}")
+    print(f"build: wrote {models / 'manifest.yaml'} in {time.time() - started:.0f} s", flush=True)
+    if args.ship:
+        ship(models, args.ship, manifest)
+        print(f"build: shipped {sorted(SHIPPED)} to {args.ship}")
 
 
 if __name__ == "__main__":

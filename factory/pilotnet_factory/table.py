@@ -1,0 +1,84 @@
+"""The study's comparison tables for a built set of variants, measured by the Rust binary.
+
+    python -m pilotnet_factory.table --models DIR --dataset TEST_DIR [--laps] [--frames N]
+
+Offline: one `pilotnet-brain bench --dataset` per variant, in the seed's columns (Method |
+Model size (MB) | MSE | Inference time (s) | Framework). With `--laps`, closed loop: one
+`pilotnet-brain sim` lap per variant on SimpleCircuit and Montreal (average speed, position
+deviation MAE, brain iteration frequency, mean inference time, real-time factor). Variants
+whose file is missing (not shipped, not built) are skipped and named. Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import yaml
+
+from .binary import ROOT, SHARED, run_binary
+
+FRAMEWORK = {"ort": "ONNX Runtime", "tch": "libtorch"}
+
+
+def variants(models: Path) -> list[dict]:
+    return yaml.safe_load((models / "manifest.yaml").read_text())["variants"]
+
+
+def offline(binary: Path, models: Path, dataset: Path, frames: int) -> str:
+    rows = ["Method | Variant | Model size (MB) | MSE | Inference time (s) | p99 (s) | Framework",
+            "--- | --- | --- | --- | --- | --- | ---"]
+    for v in variants(models):
+        path = models / v["file"]
+        if not path.exists():
+            rows.append(f"{v['method']} | {v['name']} | not built | | | | {FRAMEWORK[v['backend']]}")
+            continue
+        b = json.loads(run_binary(binary, "bench", "--model", str(path), "--dataset", str(dataset),
+                                  "--frames", str(frames), "--json"))
+        rows.append(f"{v['method']} | {v['name']} | {b['size_mb']:.2f} | {b['mse']:.5f} | "
+                    f"{b['inference_ms_mean'] / 1e3:.5f} | {b['inference_ms_p99'] / 1e3:.5f} | "
+                    f"{FRAMEWORK[v['backend']]}")
+    return "\n".join(rows)
+
+
+def closed_loop(binary: Path, models: Path, circuit: str) -> str:
+    rows = ["Method | Variant | Lap | Average speed (m/s) | Position deviation MAE (m) | "
+            "Brain iteration frequency (Hz) | Mean inference time (s) | Real time factor | Framework",
+            "--- | --- | --- | --- | --- | --- | --- | --- | ---"]
+    spec = str(SHARED / f"{circuit}.csv")
+    expert = json.loads(run_binary(binary, "sim", "--circuit", spec, "--json"))
+    rows.append(f"Expert (labels) | expert | {expert['end_reason']} | "
+                f"{expert['average_speed_mps']:.2f} | {expert['position_deviation_mae_m']:.4f} | "
+                f"{expert['brain_iteration_frequency_hz']:.0f} | | {expert['real_time_factor']:.1f} | Rust")
+    for v in variants(models):
+        path = models / v["file"]
+        if not path.exists():
+            continue
+        r = json.loads(run_binary(binary, "sim", "--circuit", spec, "--model", str(path), "--json"))
+        rows.append(f"{v['method']} | {v['name']} | {r['end_reason']} | "
+                    f"{r['average_speed_mps']:.2f} | {r['position_deviation_mae_m']:.4f} | "
+                    f"{r['brain_iteration_frequency_hz']:.0f} | "
+                    f"{r['inference_ms_mean'] / 1e3:.5f} | {r['real_time_factor']:.1f} | "
+                    f"{FRAMEWORK[v['backend']]}")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=ROOT / "models")
+    parser.add_argument("--dataset", type=Path, required=True, help="held-out test set")
+    parser.add_argument("--binary", type=Path, default=ROOT / "target" / "release" / "pilotnet-brain")
+    parser.add_argument("--frames", type=int, default=1000, help="timed inferences per variant")
+    parser.add_argument("--laps", action="store_true", help="also drive SimpleCircuit and Montreal")
+    args = parser.parse_args()
+    print("### Offline, held-out test set\n")
+    print(offline(args.binary, args.models, args.dataset, args.frames), flush=True)
+    if args.laps:
+        for circuit in ("simple_circuit", "montreal"):
+            print(f"\n### Closed loop, {circuit}\n")
+            print(closed_loop(args.binary, args.models, circuit), flush=True)
+
+
+if __name__ == "__main__":
+    main()
