@@ -23,7 +23,7 @@ pub const MANIFEST_FILE: &str = "manifest.yaml";
 #[derive(Debug, Error)]
 pub enum ManifestError {
     /// The catalogue could not be read.
-    #[error("cannot read the model catalogue {path}: {source}")]
+    #[error("cannot read {path}: {source}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -139,6 +139,12 @@ pub struct Training {
     /// Wall time of the training run, seconds.
     #[serde(default)]
     pub seconds: Option<f64>,
+    /// Steering trim added to the w output's offset, rad/s (pilotnet_factory.trim).
+    #[serde(default)]
+    pub steering_trim_rad_s: f64,
+    /// How the trim was measured, as recorded.
+    #[serde(default)]
+    pub steering_trim: serde_yaml::Value,
 }
 
 /// Min-max normalisation range of the labels.
@@ -214,7 +220,8 @@ impl Manifest {
     }
 
     /// Checks a shipped variant: size and sha256 of the model and its description, the
-    /// description loads, and its output mapping is the training's label range.
+    /// description loads, and its output mapping is the training's label range (w shifted by
+    /// the steering trim).
     pub fn verify(&self, v: &Variant) -> Result<(), ManifestError> {
         let model = self.dir.join(&v.file);
         let (size, digest) = size_and_sha256(&model)?;
@@ -240,17 +247,19 @@ impl Manifest {
         }
         let d = Description::read(&yaml)?;
         let r = self.training.label_range;
+        let trim = self.training.steering_trim_rad_s;
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + b.abs());
         let (ov, ow) = (&d.output.v, &d.output.w);
         if !(close(ov.offset, r.v_min)
             && close(ov.scale, r.v_max - r.v_min)
-            && close(ow.offset, r.w_min)
+            && close(ow.offset, r.w_min + trim)
             && close(ow.scale, r.w_max - r.w_min))
         {
             return Err(mismatch(
                 &yaml,
                 format!(
-                    "output mapping v {}+{}·p, w {}+{}·p is not the training label range {r:?}",
+                    "output mapping v {}+{}·p, w {}+{}·p is not the training label range \
+                     {r:?} with a steering trim of {trim} rad/s",
                     ov.offset, ov.scale, ow.offset, ow.scale
                 ),
             ));
@@ -388,6 +397,33 @@ variants:
             .unwrap_err()
             .to_string();
         assert!(e.contains("m.yaml") && e.contains("label range"), "{e}");
+    }
+
+    #[test]
+    fn the_steering_trim_shifts_the_expected_w_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        catalogue(dir.path(), "x", "x", 4.0);
+        let yaml = dir.path().join("m.yaml");
+        std::fs::write(&yaml, DESCRIPTION.replace("offset: -4.0", "offset: -3.5")).unwrap();
+        let (m, y) = (sha_of(&dir.path().join("m.onnx")), sha_of(&yaml));
+        catalogue(dir.path(), &m, &y, 4.0);
+        std::fs::write(&yaml, DESCRIPTION.replace("offset: -4.0", "offset: -3.5")).unwrap();
+        let path = dir.path().join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let with_trim = text.replace(
+            "  test_mse: 0.01\nvariants",
+            "  test_mse: 0.01\n  steering_trim_rad_s: 0.5\nvariants",
+        );
+        std::fs::write(&path, &with_trim).unwrap();
+        let manifest = Manifest::read(dir.path()).unwrap();
+        manifest.verify(&manifest.variants[0]).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let manifest = Manifest::read(dir.path()).unwrap();
+        let e = manifest
+            .verify(&manifest.variants[0])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("steering trim of 0"), "{e}");
     }
 
     #[test]
