@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod brain;
 pub mod circuit;
 pub mod control;
 pub mod dataset;
