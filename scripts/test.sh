@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: set up (scripts/setup.sh), then run the Rust tests with both
-# inference backends compiled in, the model factory's Python tests, and its smoke run.
+# inference backends compiled in, the model factory's Python tests, its smoke run, and the
+# ROS 2 integration tests (tests/ros/run.sh: rclpy peers, private network namespace).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -11,3 +12,4 @@ cargo test --locked --features tch
 # loaded and measured by the release binary through its backend.
 cargo build --release --locked --features tch
 .venv/bin/python -m pilotnet_factory.build --smoke --out generated/factory-smoke
+bash tests/ros/run.sh

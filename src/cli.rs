@@ -38,6 +38,21 @@ pub enum Command {
     Dataset(DatasetArgs),
     /// List the model variants of the catalogue (models/manifest.yaml), optionally verified.
     Models(ModelsArgs),
+    /// Run the brain as a ROS 2 node: `node --ros-args --params-file config/brain.yaml`.
+    #[cfg(feature = "ros2")]
+    Node(RosArgs),
+    /// Run the simulator as a ROS 2 node (camera, odometry, /clock out; cmd_vel in).
+    #[cfg(feature = "ros2")]
+    SimNode(RosArgs),
+}
+
+/// ROS arguments, read by rcl itself (`--ros-args -p name:=value -r from:=to ...`).
+#[cfg(feature = "ros2")]
+#[derive(Debug, Args)]
+pub struct RosArgs {
+    /// Everything after the subcommand, passed to rcl.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub ros_args: Vec<String>,
 }
 
 /// Arguments of `models`.

@@ -22,5 +22,7 @@ pub mod pilot;
 pub mod pipeline;
 pub mod preprocess;
 pub mod report;
+#[cfg(feature = "ros2")]
+pub mod ros;
 pub mod sensor;
 pub mod sim;

@@ -32,6 +32,10 @@ fn main() -> ExitCode {
         Command::Bench(args) => run_bench(&args),
         Command::Dataset(args) => run_dataset(&args),
         Command::Models(args) => list_models(&args),
+        #[cfg(feature = "ros2")]
+        Command::Node(_) => pilotnet_brain::ros::brain_node::run().map_err(anyhow::Error::from),
+        #[cfg(feature = "ros2")]
+        Command::SimNode(_) => pilotnet_brain::ros::sim_node::run().map_err(anyhow::Error::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,159 @@
+//! Conversions between ROS 2 messages and the core's ROS-free types: `sensor_msgs/Image` ↔
+//! [`Frame`], `nav_msgs/Odometry` ↔ [`Odometry`], [`Command`] → `geometry_msgs/Twist`.
+//! Incoming messages are validated here; a bad image is an error naming what is wrong.
+
+use r2r::builtin_interfaces::msg::Time;
+use r2r::geometry_msgs::msg::{Twist, Vector3};
+use r2r::nav_msgs::msg::Odometry as OdometryMsg;
+use r2r::sensor_msgs::msg::Image;
+
+use crate::control::Command;
+use crate::geometry::{Pose2, Vec2};
+use crate::sensor::{Encoding, Frame, FrameError, Odometry};
+
+/// Seconds of a ROS time stamp.
+pub fn seconds(t: &Time) -> f64 {
+    t.sec as f64 + t.nanosec as f64 * 1e-9
+}
+
+/// A ROS time stamp for `seconds` (≥ 0).
+pub fn stamp(seconds: f64) -> Time {
+    let s = seconds.max(0.0);
+    let sec = s.floor();
+    Time {
+        sec: sec as i32,
+        nanosec: (((s - sec) * 1e9).round() as u32).min(999_999_999),
+    }
+}
+
+/// An image message as a validated frame (the pixel bytes are moved, not copied).
+pub fn frame_from_image(msg: Image, seq: u64) -> Result<Frame, FrameError> {
+    let frame = Frame {
+        stamp: seconds(&msg.header.stamp),
+        seq,
+        width: msg.width,
+        height: msg.height,
+        encoding: Encoding::parse(&msg.encoding)?,
+        step: msg.step,
+        data: msg.data,
+    };
+    frame.validate()?;
+    Ok(frame)
+}
+
+/// A frame as an image message.
+pub fn image_from_frame(frame: &Frame, frame_id: &str) -> Image {
+    let mut msg = Image::default();
+    msg.header.stamp = stamp(frame.stamp);
+    msg.header.frame_id = frame_id.to_string();
+    msg.width = frame.width;
+    msg.height = frame.height;
+    msg.encoding = frame.encoding.as_str().to_string();
+    msg.step = frame.step;
+    msg.data = frame.data.clone();
+    msg
+}
+
+/// Planar odometry from an odometry message (yaw from the orientation quaternion).
+pub fn odometry_from_msg(msg: &OdometryMsg) -> Odometry {
+    let p = &msg.pose.pose.position;
+    let q = &msg.pose.pose.orientation;
+    let yaw = (2.0 * (q.w * q.z + q.x * q.y)).atan2(1.0 - 2.0 * (q.y * q.y + q.z * q.z));
+    Odometry {
+        stamp: seconds(&msg.header.stamp),
+        pose: Pose2 {
+            p: Vec2::new(p.x, p.y),
+            yaw,
+        },
+        v: msg.twist.twist.linear.x,
+        w: msg.twist.twist.angular.z,
+    }
+}
+
+/// An odometry message for planar odometry.
+pub fn msg_from_odometry(odom: &Odometry, frame_id: &str, child_frame_id: &str) -> OdometryMsg {
+    let mut msg = OdometryMsg::default();
+    msg.header.stamp = stamp(odom.stamp);
+    msg.header.frame_id = frame_id.to_string();
+    msg.child_frame_id = child_frame_id.to_string();
+    msg.pose.pose.position.x = odom.pose.p.x;
+    msg.pose.pose.position.y = odom.pose.p.y;
+    let (s, c) = (odom.pose.yaw / 2.0).sin_cos();
+    msg.pose.pose.orientation.z = s;
+    msg.pose.pose.orientation.w = c;
+    msg.twist.twist.linear.x = odom.v;
+    msg.twist.twist.angular.z = odom.w;
+    msg
+}
+
+/// A command as a Twist (linear.x = v, angular.z = w).
+pub fn twist(cmd: Command) -> Twist {
+    Twist {
+        linear: Vector3 {
+            x: cmd.v,
+            ..Default::default()
+        },
+        angular: Vector3 {
+            z: cmd.w,
+            ..Default::default()
+        },
+    }
+}
+
+/// The command a Twist carries.
+pub fn command(msg: &Twist) -> Command {
+    Command::new(msg.linear.x, msg.angular.z)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_round_trip() {
+        for s in [0.0, 1.5, 1_234.000_000_001, 59.999_999_999_5] {
+            assert!((seconds(&stamp(s)) - s).abs() < 1e-9, "{s}");
+        }
+    }
+
+    #[test]
+    fn images_round_trip_and_bad_ones_are_named() {
+        let mut f = Frame::new_rgb8(4, 2);
+        f.data[5] = 9;
+        f.stamp = 3.25;
+        let back = frame_from_image(image_from_frame(&f, "camera"), 7).unwrap();
+        assert_eq!(
+            (back.width, back.height, back.step, back.stamp),
+            (4, 2, 12, 3.25)
+        );
+        assert_eq!(back.data, f.data);
+        let mut bad = image_from_frame(&f, "camera");
+        bad.encoding = "yuv422".into();
+        assert!(frame_from_image(bad, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("yuv422"));
+        let mut short = image_from_frame(&f, "camera");
+        short.data.truncate(10);
+        assert!(frame_from_image(short, 1).is_err());
+    }
+
+    #[test]
+    fn odometry_round_trips() {
+        let o = Odometry {
+            stamp: 2.5,
+            pose: Pose2 {
+                p: Vec2::new(1.0, -2.0),
+                yaw: 2.9,
+            },
+            v: 4.0,
+            w: -0.5,
+        };
+        let back = odometry_from_msg(&msg_from_odometry(&o, "odom", "base_link"));
+        assert!((back.pose.yaw - 2.9).abs() < 1e-12);
+        assert_eq!(
+            (back.pose.p, back.v, back.w, back.stamp),
+            (o.pose.p, 4.0, -0.5, 2.5)
+        );
+    }
+}
