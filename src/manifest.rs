@@ -300,42 +300,73 @@ fn size_and_sha256(path: &Path) -> Result<(u64, String), ManifestError> {
 mod tests {
     use super::*;
 
-    const DESCRIPTION: &str = "input:
-  frame: {width: 640, height: 480}
-  crop: {top: 240, bottom: 480, left: 0, right: 640}
-  size: {width: 200, height: 66}
-  color: rgb
-  scaling: unit
-  layout: nchw
-output:
-  count: 2
-  v: {index: 0, scale: 10.0, offset: 3.0}
-  w: {index: 1, scale: 8.0, offset: -4.0}
-";
+    /// One way to write the test catalogue; the defaults make a faithful one.
+    struct Case<'a> {
+        /// sha256 the manifest records for the model (default: the file's own).
+        model_sha: Option<&'a str>,
+        /// The w offset of the description's output mapping.
+        w_offset: f64,
+        /// The largest w of the manifest's label range.
+        label_w_max: f64,
+        /// Extra lines under `training:`.
+        training: &'a str,
+    }
 
-    fn catalogue(dir: &Path, model_sha: &str, yaml_sha: &str, w_max: f64) {
+    impl Default for Case<'_> {
+        fn default() -> Self {
+            Case {
+                model_sha: None,
+                w_offset: -4.0,
+                label_w_max: 4.0,
+                training: "",
+            }
+        }
+    }
+
+    /// Writes a catalogue into `dir`: a shipped fp32 ONNX file with its description (the
+    /// Behavior Metrics one with this catalogue's output mapping: v in [3, 13], w in
+    /// [-4, 4]) and an unshipped QAT entry, and reads it back.
+    fn catalogue(dir: &Path, case: Case) -> Result<Manifest, ManifestError> {
+        let input = &crate::model::tests::BM[..crate::model::tests::BM.find("output:").unwrap()];
+        let description = format!(
+            "{input}output:\n  count: 2\n  v: {{index: 0, scale: 10.0, offset: 3.0}}\n  \
+             w: {{index: 1, scale: 8.0, offset: {}}}\n",
+            case.w_offset
+        );
         std::fs::write(dir.join("m.onnx"), b"not really a model").unwrap();
-        std::fs::write(dir.join("m.yaml"), DESCRIPTION).unwrap();
+        std::fs::write(dir.join("m.yaml"), description).unwrap();
+        let model_sha = case
+            .model_sha
+            .map_or_else(|| sha_of(&dir.join("m.onnx")), str::to_string);
+        let yaml_sha = sha_of(&dir.join("m.yaml"));
         let text = format!(
             "dataset: {{}}
 training:
   config: {{epochs: 1}}
   label_range: {{v_min: 3.0, v_max: 13.0, w_min: -4.0, w_max: {w_max}}}
   test_mse: 0.01
-variants:
+{training}variants:
 - {{name: fp32, file: m.onnx, backend: ort, precision: fp32, method: Baseline, shipped: true,
    sha256: {model_sha}, size_bytes: 18, size_mb: 0.0, description: m.yaml,
    description_sha256: {yaml_sha}, test_mse: 0.01, inference_ms_mean: 1.0}}
 - {{name: qat, file: q.onnx, backend: ort, precision: int8, method: QAT, shipped: false,
    sha256: x, size_bytes: 1, size_mb: 0.0, description: q.yaml, description_sha256: x,
    test_mse: 0.01, inference_ms_mean: 1.0}}
-"
+",
+            w_max = case.label_w_max,
+            training = case.training,
         );
         std::fs::write(dir.join(MANIFEST_FILE), text).unwrap();
+        Manifest::read(dir)
     }
 
     fn sha_of(path: &Path) -> String {
         size_and_sha256(path).unwrap().1
+    }
+
+    /// The error `verify` gives for the catalogue's fp32 model.
+    fn verify_error(m: &Manifest) -> String {
+        m.verify(&m.variants[0]).unwrap_err().to_string()
     }
 
     #[test]
@@ -352,13 +383,7 @@ variants:
     #[test]
     fn a_faithful_catalogue_verifies_and_resolves_names() {
         let dir = tempfile::tempdir().unwrap();
-        catalogue(dir.path(), "x", "x", 4.0);
-        let (m, y) = (
-            sha_of(&dir.path().join("m.onnx")),
-            sha_of(&dir.path().join("m.yaml")),
-        );
-        catalogue(dir.path(), &m, &y, 4.0);
-        let manifest = Manifest::read(dir.path()).unwrap();
+        let manifest = catalogue(dir.path(), Case::default()).unwrap();
         for v in manifest.shipped() {
             manifest.verify(v).unwrap();
         }
@@ -375,72 +400,49 @@ variants:
     #[test]
     fn a_changed_file_or_range_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        catalogue(dir.path(), "x", "x", 4.0);
-        let (m, y) = (
-            sha_of(&dir.path().join("m.onnx")),
-            sha_of(&dir.path().join("m.yaml")),
-        );
-        catalogue(dir.path(), "0123", &y, 4.0);
-        let manifest = Manifest::read(dir.path()).unwrap();
-        let e = manifest
-            .verify(&manifest.variants[0])
-            .unwrap_err()
-            .to_string();
+        let changed = Case {
+            model_sha: Some("0123"),
+            ..Case::default()
+        };
+        let e = verify_error(&catalogue(dir.path(), changed).unwrap());
         assert!(
             e.contains("m.onnx") && e.contains("catalogue says 0123"),
             "{e}"
         );
-        catalogue(dir.path(), &m, &y, 5.0);
-        let manifest = Manifest::read(dir.path()).unwrap();
-        let e = manifest
-            .verify(&manifest.variants[0])
-            .unwrap_err()
-            .to_string();
+        let wider = Case {
+            label_w_max: 5.0,
+            ..Case::default()
+        };
+        let e = verify_error(&catalogue(dir.path(), wider).unwrap());
         assert!(e.contains("m.yaml") && e.contains("label range"), "{e}");
     }
 
     #[test]
     fn the_steering_trim_shifts_the_expected_w_offset() {
         let dir = tempfile::tempdir().unwrap();
-        catalogue(dir.path(), "x", "x", 4.0);
-        let yaml = dir.path().join("m.yaml");
-        std::fs::write(&yaml, DESCRIPTION.replace("offset: -4.0", "offset: -3.5")).unwrap();
-        let (m, y) = (sha_of(&dir.path().join("m.onnx")), sha_of(&yaml));
-        catalogue(dir.path(), &m, &y, 4.0);
-        std::fs::write(&yaml, DESCRIPTION.replace("offset: -4.0", "offset: -3.5")).unwrap();
-        let path = dir.path().join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let with_trim = text.replace(
-            "  test_mse: 0.01\nvariants",
-            "  test_mse: 0.01\n  steering_trim_rad_s: 0.5\nvariants",
-        );
-        std::fs::write(&path, &with_trim).unwrap();
-        let manifest = Manifest::read(dir.path()).unwrap();
+        let trimmed = Case {
+            w_offset: -3.5,
+            training: "  steering_trim_rad_s: 0.5\n",
+            ..Case::default()
+        };
+        let manifest = catalogue(dir.path(), trimmed).unwrap();
         manifest.verify(&manifest.variants[0]).unwrap();
-        std::fs::write(&path, text).unwrap();
-        let manifest = Manifest::read(dir.path()).unwrap();
-        let e = manifest
-            .verify(&manifest.variants[0])
-            .unwrap_err()
-            .to_string();
+        let untrimmed = Case {
+            w_offset: -3.5,
+            ..Case::default()
+        };
+        let e = verify_error(&catalogue(dir.path(), untrimmed).unwrap());
         assert!(e.contains("steering trim of 0"), "{e}");
     }
 
     #[test]
     fn unknown_keys_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
-        catalogue(dir.path(), "x", "x", 4.0);
-        let path = dir.path().join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
-            &path,
-            text.replace(
-                "test_mse: 0.01\nvariants",
-                "test_mse: 0.01\n  lr: 1\nvariants",
-            ),
-        )
-        .unwrap();
-        let e = Manifest::read(dir.path()).unwrap_err().to_string();
+        let typo = Case {
+            training: "  lr: 1\n",
+            ..Case::default()
+        };
+        let e = catalogue(dir.path(), typo).unwrap_err().to_string();
         assert!(e.contains("malformed") && e.contains("lr"), "{e}");
     }
 }

@@ -495,7 +495,7 @@ impl Description {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) const BM: &str = "\

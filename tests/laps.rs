@@ -57,17 +57,10 @@ fn assert_clean_lap(spec: &str, reverse: bool) -> RunOutcome {
     out
 }
 
-fn reference(name: &str) -> String {
-    util::reference_circuits()
-        .join(format!("{name}.csv"))
-        .to_string_lossy()
-        .into_owned()
-}
-
 #[test]
 fn simple_circuit_both_ways_fast_and_close() {
     for reverse in [false, true] {
-        let out = assert_clean_lap(&reference("simple_circuit"), reverse);
+        let out = assert_clean_lap(&util::reference("simple_circuit"), reverse);
         // Behavior Metrics' best PilotNet on it averaged 8.8 m/s.
         assert!(
             out.laps.average_speed_mps >= 7.0,
@@ -80,21 +73,21 @@ fn simple_circuit_both_ways_fast_and_close() {
 #[test]
 fn montmelo_both_ways() {
     for reverse in [false, true] {
-        assert_clean_lap(&reference("montmelo"), reverse);
+        assert_clean_lap(&util::reference("montmelo"), reverse);
     }
 }
 
 #[test]
 fn montreal_both_ways() {
     for reverse in [false, true] {
-        assert_clean_lap(&reference("montreal"), reverse);
+        assert_clean_lap(&util::reference("montreal"), reverse);
     }
 }
 
 #[test]
 fn nurburgring_both_ways() {
     for reverse in [false, true] {
-        assert_clean_lap(&reference("nurburgring"), reverse);
+        assert_clean_lap(&util::reference("nurburgring"), reverse);
     }
 }
 

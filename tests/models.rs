@@ -55,13 +55,6 @@ fn network(manifest: &Manifest, v: &Variant) -> Box<dyn Pilot> {
     )
 }
 
-fn reference(name: &str) -> String {
-    util::reference_circuits()
-        .join(format!("{name}.csv"))
-        .to_string_lossy()
-        .into_owned()
-}
-
 #[test]
 fn shipped_models_match_the_manifest_and_load() {
     let m = manifest();
@@ -94,7 +87,7 @@ fn fp32_drives_every_reference_circuit_close_to_the_expert() {
     let mut failures = Vec::new();
     for name in ["simple_circuit", "montmelo", "montreal", "nurburgring"] {
         for reverse in [false, true] {
-            let spec = reference(name);
+            let spec = util::reference(name);
             let camera = SimConfig::default().camera;
             let expert = lap(
                 &spec,
@@ -123,7 +116,7 @@ fn every_shipped_variant_completes_simple_circuit_and_montreal() {
     let mut failures = Vec::new();
     for v in m.shipped().filter(|v| compiled(v)) {
         for name in ["simple_circuit", "montreal"] {
-            let stats = lap(&reference(name), false, network(&m, v));
+            let stats = lap(&util::reference(name), false, network(&m, v));
             eprintln!(
                 "{} on {name}: {:?}, MAE {:.4} m",
                 v.name, stats.end_reason, stats.position_deviation_mae_m

@@ -15,6 +15,15 @@ pub fn reference_circuits() -> PathBuf {
     dir
 }
 
+/// The path of one reference lap, by name (`simple_circuit`, `montmelo`, …), as a circuit spec
+/// the CLI and `Circuit::from_spec` accept.
+pub fn reference(name: &str) -> String {
+    reference_circuits()
+        .join(format!("{name}.csv"))
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// The built binary.
 pub fn binary() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_pilotnet-brain"))
