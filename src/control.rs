@@ -101,6 +101,10 @@ pub struct Limited {
 }
 
 /// Applies [`CommandLimits`], remembering the last command for the rate limits.
+///
+/// The rates count from rest: the first command after [`Limiter::new`] or
+/// [`Limiter::stopped`] is limited as if the car had been commanded to stop at that instant,
+/// so with a rate limit a start, or a restart after a stall, ramps up instead of jumping.
 #[derive(Debug, Clone)]
 pub struct Limiter {
     limits: CommandLimits,
@@ -108,9 +112,15 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    /// A limiter with no history.
+    /// A limiter for a car at rest.
     pub fn new(limits: CommandLimits) -> Self {
         Self { limits, last: None }
+    }
+
+    /// A stop was sent outside the limiter (a stalled camera): the next command ramps from
+    /// rest again.
+    pub fn stopped(&mut self) {
+        self.last = None;
     }
 
     /// The limits in force.
@@ -128,7 +138,8 @@ impl Limiter {
             target.w.clamp(-l.w_max, l.w_max),
         );
         // A stop for a non-finite command is a safety action: it is not rate limited.
-        if let (false, Some((t0, prev))) = (non_finite, self.last) {
+        if !non_finite {
+            let (t0, prev) = self.last.unwrap_or((t, Command::STOP));
             let dt = (t - t0).max(0.0);
             // An infinite rate is no limit (and inf * 0 would be NaN).
             if l.dv_max.is_finite() {
@@ -169,12 +180,24 @@ mod tests {
             ..CommandLimits::default()
         };
         let mut l = Limiter::new(limits);
+        // From rest: v may not jump, w (no rate limit) is only range-clamped.
         let r = l.apply(Command::new(30.0, -9.0), 0.0);
-        assert_eq!(r.cmd, Command::new(24.0, -7.1));
+        assert_eq!(r.cmd, Command::new(0.0, -7.1));
         assert!(r.clamped);
+        // v rises by at most 10 m/s² × dt, up to v_max.
+        let r = l.apply(Command::new(30.0, 0.0), 0.5);
+        assert!((r.cmd.v - 5.0).abs() < 1e-9);
+        let r = l.apply(Command::new(30.0, 0.0), 10.0);
+        assert_eq!(r.cmd.v, 24.0);
         // 0.1 s later v may drop by at most 1 m/s.
-        let r = l.apply(Command::new(0.0, 0.0), 0.1);
+        let r = l.apply(Command::new(0.0, 0.0), 10.1);
         assert!((r.cmd.v - 23.0).abs() < 1e-9);
+        // After a stop sent elsewhere, the next command ramps from rest again.
+        l.stopped();
+        let r = l.apply(Command::new(30.0, 0.0), 20.0);
+        assert_eq!(r.cmd.v, 0.0);
+        let r = l.apply(Command::new(30.0, 0.0), 20.1);
+        assert!((r.cmd.v - 1.0).abs() < 1e-9);
         // Two commands with the same stamp and no rate limit pass unchanged.
         let mut free = Limiter::new(CommandLimits::default());
         free.apply(Command::new(1.0, 0.0), 0.0);

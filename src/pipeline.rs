@@ -101,6 +101,12 @@ impl Pipeline {
         }
     }
 
+    /// A stop was sent without a frame (the camera stalled): rate limits count from rest
+    /// when frames return.
+    pub fn on_stall(&mut self) {
+        self.limiter.stopped();
+    }
+
     /// Step timing so far.
     pub fn timer(&self) -> &StepTimer {
         &self.timer
