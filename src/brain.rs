@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::control::Command;
+use crate::pilot::StageTimings;
 use crate::pipeline::{Pipeline, SafetyCounters};
 use crate::sensor::{Frame, Odometry};
 
@@ -89,11 +90,23 @@ struct Shared {
     running: AtomicBool,
 }
 
+/// What the brain thread reports back after each command.
+#[derive(Default)]
+struct Status {
+    processed: u64,
+    stall_stops: u64,
+    safety: SafetyCounters,
+    stages: Option<StageTimings>,
+}
+
+/// How often the thread refreshes its stage timings (percentiles cost a few microseconds).
+const STAGES_EVERY: Duration = Duration::from_millis(200);
+
 /// A running brain; dropping it (or [`Brain::stop`]) ends the thread.
 pub struct Brain {
     shared: Arc<Shared>,
     worker: Option<JoinHandle<Pipeline>>,
-    status: Arc<Mutex<(u64, u64, SafetyCounters)>>,
+    status: Arc<Mutex<Status>>,
 }
 
 impl Brain {
@@ -109,7 +122,7 @@ impl Brain {
             dropped: AtomicU64::new(0),
             running: AtomicBool::new(true),
         });
-        let status = Arc::new(Mutex::new((0u64, 0u64, SafetyCounters::default())));
+        let status = Arc::new(Mutex::new(Status::default()));
         let (s, st) = (shared.clone(), status.clone());
         let worker = std::thread::Builder::new()
             .name("brain".into())
@@ -117,6 +130,7 @@ impl Brain {
                 let mut last: Option<(u64, f64, Instant)> = None;
                 let mut waiting_since = Instant::now();
                 let (mut processed, mut stall_stops) = (0u64, 0u64);
+                let mut stages_at: Option<Instant> = None;
                 let stall = config.stall_timeout;
                 loop {
                     let next = {
@@ -159,6 +173,7 @@ impl Brain {
                         }
                         None => {
                             stall_stops += 1;
+                            pipeline.on_stall();
                             if stall_stops == 1 || stall_stops % 20 == 0 {
                                 tracing::warn!(
                                     timeout_ms = stall.as_millis() as u64,
@@ -178,8 +193,14 @@ impl Brain {
                             });
                         }
                     }
-                    *st.lock().unwrap_or_else(|p| p.into_inner()) =
-                        (processed, stall_stops, pipeline.counters());
+                    let mut status = st.lock().unwrap_or_else(|p| p.into_inner());
+                    status.processed = processed;
+                    status.stall_stops = stall_stops;
+                    status.safety = pipeline.counters();
+                    if stages_at.is_none_or(|t| t.elapsed() >= STAGES_EVERY) {
+                        status.stages = pipeline.stage_timings();
+                        stages_at = Some(Instant::now());
+                    }
                 }
             })
             .expect("spawning the brain thread");
@@ -209,15 +230,20 @@ impl Brain {
 
     /// Counters so far.
     pub fn counters(&self) -> BrainCounters {
-        let (processed, stall_stops, safety) =
-            *self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         BrainCounters {
             frames_received: self.shared.received.load(Ordering::Relaxed),
-            frames_processed: processed,
+            frames_processed: status.processed,
             frames_dropped: self.shared.dropped.load(Ordering::Relaxed),
-            stall_stops,
-            safety,
+            stall_stops: status.stall_stops,
+            safety: status.safety,
         }
+    }
+
+    /// The pilot's preprocessing and inference timings (network pilots), refreshed by the
+    /// brain thread every 200 ms.
+    pub fn stage_timings(&self) -> Option<StageTimings> {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).stages
     }
 
     /// Whether the thread is still running.
@@ -256,9 +282,10 @@ mod tests {
     use crate::pilot::{Pilot, PilotError};
     use std::sync::mpsc;
 
-    /// Answers v = frame seq after sleeping `delay`.
+    /// Answers v = frame seq after sleeping `delay`, and times that sleep as its inference.
     struct Slow {
         delay: Duration,
+        inference: crate::metrics::StepTimer,
     }
 
     impl Pilot for Slow {
@@ -267,7 +294,15 @@ mod tests {
         }
         fn drive(&mut self, frame: &Frame, _: Option<&Odometry>) -> Result<Command, PilotError> {
             std::thread::sleep(self.delay);
+            self.inference.record(self.delay);
             Ok(Command::new(1.0 + frame.seq as f64 * 1e-3, 0.0))
+        }
+        fn stage_timings(&self) -> Option<StageTimings> {
+            let s = self.inference.stats();
+            Some(StageTimings {
+                preprocess: s,
+                inference: s,
+            })
         }
     }
 
@@ -276,6 +311,7 @@ mod tests {
         let pipeline = Pipeline::new(
             Box::new(Slow {
                 delay: Duration::from_millis(delay_ms),
+                inference: crate::metrics::StepTimer::new(),
             }),
             limits,
         );
@@ -313,6 +349,10 @@ mod tests {
         // The last frame sent is always answered.
         assert_eq!(outs.last().unwrap().frame_seq, 29);
         assert!(outs.iter().all(|o| o.reason == Reason::Frame));
+        // The stage timings reach the caller (refreshed every 200 ms, so the first is there).
+        let stages = b.stage_timings().expect("stage timings");
+        assert!(stages.inference.count >= 1);
+        assert!((stages.inference.p50_ms - 30.0).abs() < 1.0, "{stages:?}");
     }
 
     #[test]

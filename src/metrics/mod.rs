@@ -28,6 +28,8 @@ pub enum EndReason {
     Stuck,
     /// The car's reference point left the road.
     LeftRoad,
+    /// Stopped from outside (SIGINT/SIGTERM to the ROS node) before any of the above.
+    Shutdown,
 }
 
 impl EndReason {
@@ -38,6 +40,7 @@ impl EndReason {
             EndReason::Timeout => "timeout",
             EndReason::Stuck => "stuck",
             EndReason::LeftRoad => "left_road",
+            EndReason::Shutdown => "shutdown",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! settings, printed as a table or JSON and written to an output folder with the trajectory
 //! and a plot.
 
+pub mod live;
 mod plot;
 
 use std::io::Write;
