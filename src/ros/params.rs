@@ -269,3 +269,51 @@ impl BrainParams {
         })
     }
 }
+
+/// Reads `--params-file PATH` from the process's ROS arguments and checks the file exists and
+/// is YAML before rcl sees it (rcl aborts the process on a missing or unparseable file).
+pub fn check_params_files() -> Result<(), ParamError> {
+    let args: Vec<String> = std::env::args().collect();
+    for pair in args.windows(2) {
+        if pair[0] == "--params-file" {
+            let path = PathBuf::from(&pair[1]);
+            let text = std::fs::read_to_string(&path).map_err(|e| ParamError::File {
+                path: path.clone(),
+                what: e.to_string(),
+            })?;
+            serde_yaml::from_str::<serde_yaml::Value>(&text).map_err(|e| ParamError::File {
+                path: path.clone(),
+                what: format!("not valid YAML: {e}"),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Every parameter the node was given must be one of `params`' (r2r keeps unknown names
+/// silently, so a typo in a params file would otherwise leave the default in force).
+pub fn reject_unknown<P: RosParams>(
+    node: &r2r::Node,
+    params: &std::sync::Mutex<P>,
+) -> Result<(), ParamError> {
+    let names: Vec<String> = node
+        .params
+        .lock()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut p = params.lock().unwrap_or_else(|e| e.into_inner());
+    let known = |p: &mut P, n: &str| n == "use_sim_time" || p.get_parameter(n).is_ok();
+    if let Some(bad) = names.iter().find(|n| !known(&mut p, n)) {
+        let known_list = names
+            .iter()
+            .filter(|n| known(&mut p, n))
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(ParamError::Unknown {
+            name: bad.clone(),
+            known: known_list,
+        });
+    }
+    Ok(())
+}

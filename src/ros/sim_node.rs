@@ -14,9 +14,8 @@ use r2r::rosgraph_msgs::msg::Clock;
 use r2r::sensor_msgs::msg::Image;
 use r2r::{QosProfile, RosParams};
 
-use super::brain_node::NodeError;
-use super::convert;
-use super::params::ParamError;
+use super::params::{check_params_files, reject_unknown, ParamError};
+use super::{convert, NodeError};
 use crate::circuit::{Circuit, RoadGeometry};
 use crate::control::Command;
 use crate::sim::camera::CameraConfig;
@@ -84,10 +83,12 @@ fn check(name: &'static str, v: f64) -> Result<f64, ParamError> {
 
 /// Runs the simulator node until SIGINT/SIGTERM.
 pub fn run() -> Result<(), NodeError> {
-    let ctx = r2r::Context::create()?;
+    check_params_files()?;
+    let ctx = super::context()?;
     let mut node = r2r::Node::create(ctx, "sim", "")?;
     let params = Arc::new(Mutex::new(SimNodeParams::default()));
     let (handler, _events) = node.make_derived_parameter_handler(params.clone())?;
+    reject_unknown(&node, &params)?;
     let p = params.lock().expect("params").clone();
     let camera_hz = check("camera_hz", p.camera_hz)?;
     let odometry_hz = check("odometry_hz", p.odometry_hz)?;
@@ -126,13 +127,7 @@ pub fn run() -> Result<(), NodeError> {
                 };
             }
         });
-        let flag = running.clone();
-        let spin = tokio::task::spawn_blocking(move || {
-            while flag.load(Ordering::Relaxed) {
-                node.spin_once(Duration::from_millis(2));
-            }
-            drop(node);
-        });
+        let spin = super::spin(node, running.clone(), Duration::from_millis(2));
         let flag = running.clone();
         let world = tokio::task::spawn_blocking(move || {
             let renderer = Renderer::new(
@@ -183,7 +178,7 @@ pub fn run() -> Result<(), NodeError> {
                 }
             }
         });
-        super::brain_node::wait_for_shutdown().await;
+        super::wait_for_shutdown().await;
         running.store(false, Ordering::Relaxed);
         let _ = world.await;
         let _ = spin.await;

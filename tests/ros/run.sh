@@ -14,6 +14,8 @@ if [[ "${1:-}" != "--in-netns" ]]; then
     # shellcheck disable=SC1091
     [[ -n "${ROS_DISTRO:-}" ]] || source .venv-ros/env.sh
     cargo build --release --locked --features ros2
+    # The launch files need ROS's launch package, which has no wheel: they are only compiled.
+    python3 -m py_compile launch/*.launch.py
     exec unshare -n bash -c 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$0" --in-netns' "$0"
 fi
 # shellcheck disable=SC1091

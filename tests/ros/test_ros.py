@@ -22,6 +22,7 @@ from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image
 from std_msgs.msg import String
 
@@ -50,16 +51,21 @@ def stop(p: subprocess.Popen) -> str:
 class Peer(Node):
     """Publishes camera frames and odometry; records Twists and summaries."""
 
-    def __init__(self) -> None:
-        super().__init__("peer")
-        self.cam = self.create_publisher(Image, CAMERA, qos_profile_sensor_data)
+    def __init__(self, name: str = "peer", camera: str = CAMERA, cmd: str = CMD) -> None:
+        super().__init__(name)
+        self.cam = self.create_publisher(Image, camera, qos_profile_sensor_data)
         self.odom = self.create_publisher(Odometry, ODOM, 10)
+        self.cmd_topic = cmd
         self.twists: list[tuple[float, Twist]] = []
         self.summaries: list[dict] = []
-        self.create_subscription(Twist, CMD, lambda m: self.twists.append((time.monotonic(), m)), 10)
+        self.create_subscription(Twist, cmd, lambda m: self.twists.append((time.monotonic(), m)), 10)
         self.create_subscription(String, SUMMARY, lambda m: self.summaries.append(json.loads(m.data)), 10)
         rng = np.random.default_rng(0)
         self.pixels = rng.integers(0, 256, size=640 * 480 * 3, dtype=np.uint8).tobytes()
+        # A second picture, for tests that need the network's answer to jump.
+        self.other = (np.arange(640 * 480 * 3, dtype=np.uint32) // (640 * 3 * 8) * 37 % 256).astype(np.uint8).tobytes()
+        self.alternate_every = 0
+        self.position = (0.0, 0.0)  # odometry's x, y (heading +x)
         self.sent: list[float] = []
 
     def frame(self) -> None:
@@ -67,11 +73,13 @@ class Peer(Node):
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = "camera"
         msg.height, msg.width, msg.encoding, msg.step = 480, 640, "rgb8", 640 * 3
-        msg.data = self.pixels
+        k = self.alternate_every
+        msg.data = self.other if k and (len(self.sent) // k) % 2 else self.pixels
         self.sent.append(time.monotonic())
         self.cam.publish(msg)
         o = Odometry()
         o.header.stamp = msg.header.stamp
+        o.pose.pose.position.x, o.pose.pose.position.y = self.position
         o.pose.pose.orientation.w = 1.0
         self.odom.publish(o)
 
@@ -89,7 +97,7 @@ def spin_for(node: Node, seconds: float, every: float | None = None, action=None
 def wait_connected(node: Peer, seconds: float = 15.0) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end and (node.cam.get_subscription_count() == 0
-                                      or node.count_publishers(CMD) == 0):
+                                      or node.count_publishers(node.cmd_topic) == 0):
         rclpy.spin_once(node, timeout_sec=0.05)
     assert node.cam.get_subscription_count() > 0, "the brain never subscribed to the camera"
 
@@ -163,38 +171,164 @@ def test_a_stalled_camera_stops_the_car(node: Peer) -> None:
         stop(brain)
 
 
-def test_sim_node_and_brain_complete_a_lap() -> None:
+def test_nan_network_stops_the_car_and_shutdown_writes_stats(node: Peer) -> None:
+    """A network answering NaN: every command is a zero Twist, the summary counts them, and
+    SIGINT writes the lap statistics with end reason 'shutdown' (the car never started)."""
     stats = Path(tempfile.mkdtemp()) / "stats"
+    nan_model = ROOT / "generated" / "testnet" / "nan.onnx"
+    assert nan_model.exists(), f"{nan_model} missing: scripts/setup.sh writes it"
+    x, y = (float(v) for v in REFERENCE.read_text().splitlines()[1].split(","))
+    node.position = (x, y)
+    brain = start("node", "--ros-args", "-p", f"model:={nan_model}", "-p", f"reference_lap:={REFERENCE}",
+                  "-p", f"stats_dir:={stats}", "-p", "summary_period_s:=0.5")
+    try:
+        node.summaries.clear()
+        wait_connected(node)
+        node.twists.clear()
+        spin_for(node, 2.0, 1 / 30, node.frame)
+        spin_for(node, 0.6)
+        assert len(node.twists) > 30, len(node.twists)
+        moving = [m for _, m in node.twists if m.linear.x != 0.0 or m.angular.z != 0.0]
+        assert not moving, f"{len(moving)} non-zero Twists from a NaN network"
+        last = node.summaries[-1]
+        assert last["non_finite_commands"] > 30, last
+    finally:
+        log = stop(brain)
+        node.position = (0.0, 0.0)
+    assert "non-finite command; commanding a stop" in log, log
+    s = json.loads((stats / "stats.json").read_text())
+    print(f"NaN network: {len(node.twists)} Twists, all zero; {last['non_finite_commands']} non-finite "
+          f"commands counted; on SIGINT stats.json says {s['end_reason']}, "
+          f"{s['non_finite_commands']} non-finite")
+    assert s["end_reason"] == "shutdown" and not s["lap_completed"], s
+    assert s["non_finite_commands"] > 30, s
+
+
+def test_sim_node_and_brain_complete_a_lap_in_simulated_time(node: Peer) -> None:
+    """Two processes over ROS 2; the brain on use_sim_time, so its lap statistics are in the
+    simulator's /clock time, which the peer watches too."""
+    stats = Path(tempfile.mkdtemp()) / "stats"
+    clock: list[tuple[float, float]] = []
+    sub = node.create_subscription(
+        Clock, "/clock", lambda m: clock.append((time.monotonic(), m.clock.sec + m.clock.nanosec * 1e-9)), 10)
     sim = start("sim-node", "--ros-args", "-p", f"circuit:={REFERENCE}", "-p", "real_time_factor:=2.0")
     brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", f"reference_lap:={REFERENCE}",
-                  "-p", f"stats_dir:={stats}")
+                  "-p", f"stats_dir:={stats}", "-p", "use_sim_time:=true")
     try:
         end = time.monotonic() + 60
         while time.monotonic() < end and not (stats / "stats.json").exists():
-            time.sleep(0.5)
+            rclpy.spin_once(node, timeout_sec=0.05)
         assert (stats / "stats.json").exists(), "no stats.json within 60 s"
         s = json.loads((stats / "stats.json").read_text())
-        print(f"sim-node + brain over ROS 2: {s['end_reason']}, lap {s['lap_seconds']:.1f} s, "
-              f"MAE {s['position_deviation_mae_m']:.4f} m, {s['frames']} frames, "
-              f"{s['frames_dropped']} dropped")
+        (w0, c0), (w1, c1) = clock[len(clock) // 4], clock[-1]
+        peer_rtf = (c1 - c0) / (w1 - w0)
+        print(f"sim-node + brain over ROS 2 (use_sim_time): {s['end_reason']}, lap {s['lap_seconds']:.1f} s "
+              f"simulated in {s['wall_seconds']:.1f} s wall, real-time factor {s['real_time_factor']:.2f} "
+              f"(peer, from /clock: {peer_rtf:.2f}), MAE {s['position_deviation_mae_m']:.4f} m, "
+              f"{s['frames']} frames, {s['frames_dropped']} dropped, inference p50 {s['inference_ms_p50']:.3f} ms")
         assert s["lap_completed"], s
+        assert s["inference_ms_p50"] is not None and s["inference_ms_p50"] > 0, s
+        # Simulated time, not wall time: the simulator runs ahead of the wall clock.
+        assert peer_rtf > 1.3, peer_rtf
+        assert abs(s["real_time_factor"] - peer_rtf) < 0.15 * peer_rtf, (s["real_time_factor"], peer_rtf)
+        assert abs(s["sim_seconds"] - s["wall_seconds"] * s["real_time_factor"]) < 0.01 * s["sim_seconds"], s
     finally:
+        node.destroy_subscription(sub)
         stop(brain)
         stop(sim)
+
+
+def test_topics_remap_and_rate_limits_hold() -> None:
+    """`-r` remaps the camera and command topics; `limits.dv_max/dw_max` bound how fast the
+    command changes. Pictures alternate so the network's answer jumps: without limits it jumps
+    too, with them it ramps."""
+    remapped = Peer("remap_peer", "/robot/camera", "/robot/cmd_vel")
+    remapped.alternate_every = 10
+    remaps = ["-r", f"{CAMERA}:=/robot/camera", "-r", f"{CMD}:=/robot/cmd_vel"]
+    steps = {}
+    try:
+        for label, limits in [("free", []), ("limited", ["-p", "limits.dv_max:=1.0", "-p", "limits.dw_max:=2.0"])]:
+            brain = start("node", "--ros-args", "-p", "model:=fp32", *remaps, *limits)
+            try:
+                wait_connected(remapped)
+                spin_for(remapped, 1.0, 1 / 30, remapped.frame)  # discovery settles
+                remapped.twists.clear(); remapped.sent.clear()
+                spin_for(remapped, 3.0, 1 / 30, remapped.frame)
+                spin_for(remapped, 0.3)
+                assert len(remapped.twists) > 60, f"{label}: {len(remapped.twists)} Twists on /robot/cmd_vel"
+                # Answers to frames only: once the frames stop, the stall stop is (rightly)
+                # not rate limited.
+                answers = [(t, m) for t, m in remapped.twists if t < remapped.sent[-1] + 0.15]
+                t = np.array([t for t, _ in answers])
+                v = np.array([m.linear.x for _, m in answers])
+                w = np.array([m.angular.z for _, m in answers])
+                # Change per second of the time between them (plus 20 ms for delivery jitter):
+                # at most the rate limit when one is set.
+                dt = np.diff(t) + 0.02
+                steps[label] = ((np.abs(np.diff(v)) / dt).max(), (np.abs(np.diff(w)) / dt).max())
+            finally:
+                stop(brain)
+        (fv, fw), (lv, lw) = steps["free"], steps["limited"]
+        print(f"remapped topics: Twists on /robot/cmd_vel; fastest change between commands "
+              f"without limits {fv:.1f} m/s^2, {fw:.1f} rad/s^2; with dv_max 1 m/s^2, dw_max 2 rad/s^2: "
+              f"{lv:.2f} m/s^2, {lw:.2f} rad/s^2")
+        assert lv <= 1.0 and lw <= 2.0, steps
+        assert fv > 3.0 or fw > 6.0, f"the pictures do not move the network: {steps}"
+    finally:
+        remapped.destroy_node()
+
+
+def test_bad_parameters_are_startup_errors() -> None:
+    """Each is refused before the node starts, with exit status 2 and a message naming it."""
+    d = Path(tempfile.mkdtemp())
+    files = {
+        "not_yaml.yaml": "brain: [ros__parameters\n",
+        "not_ros.yaml": "model: fp32\n",
+        "typo.yaml": "brain:\n  ros__parameters:\n    modell: fp32\n",
+        "type.yaml": "brain:\n  ros__parameters:\n    threads: two\n",
+        "range.yaml": "brain:\n  ros__parameters:\n    limits:\n      v_max: -1.0\n",
+    }
+    for name, text in files.items():
+        (d / name).write_text(text)
+    cases = [
+        (["--params-file", str(d / "missing.yaml")], "missing.yaml: No such file"),
+        (["--params-file", str(d / "not_yaml.yaml")], "not valid YAML"),
+        (["--params-file", str(d / "not_ros.yaml")], "Cannot have a value before ros__parameters"),
+        (["--params-file", str(d / "typo.yaml")], "unknown parameter 'modell'"),
+        (["--params-file", str(d / "type.yaml")], "threads"),
+        (["--params-file", str(d / "range.yaml")], "parameter 'limits.v_max': -1 must be a positive number"),
+        (["-p", "modell:=fp32"], "unknown parameter 'modell'"),
+        (["-p", "threads"], "Couldn't parse parameter override rule"),
+        (["-p", "backend:=onnx"], "parameter 'backend': 'onnx' is not ort, tch or empty"),
+        (["-p", "model:=no_such_variant"], "no_such_variant"),
+    ]
+    for args, expected in cases:
+        p = subprocess.run([str(BINARY), "node", "--ros-args", *args], capture_output=True, text=True,
+                           timeout=30)
+        out = p.stdout + p.stderr
+        assert p.returncode == 2, f"{args}: exit {p.returncode}\n{out}"
+        assert expected in out, f"{args}: {expected!r} not in\n{out}"
+        assert "panicked" not in out, f"{args}: {out}"
+        print(f"{' '.join(args)} -> {out.strip().splitlines()[-1]}")
 
 
 def main() -> int:
     rclpy.init()
     node = Peer()
     failed = 0
-    tests = [lambda: test_every_frame_gets_a_command(node),
-             lambda: test_slow_inference_drops_frames_and_keeps_latency_bounded(node),
-             lambda: test_a_stalled_camera_stops_the_car(node),
-             test_sim_node_and_brain_complete_a_lap]
-    names = ["every_frame_gets_a_command", "slow_inference_drops_frames", "stalled_camera_stops",
-             "sim_node_and_brain_complete_a_lap"]
+    tests = {
+        "bad_parameters_are_startup_errors": test_bad_parameters_are_startup_errors,
+        "every_frame_gets_a_command": lambda: test_every_frame_gets_a_command(node),
+        "slow_inference_drops_frames": lambda: test_slow_inference_drops_frames_and_keeps_latency_bounded(node),
+        "stalled_camera_stops": lambda: test_a_stalled_camera_stops_the_car(node),
+        "topics_remap_and_rate_limits_hold": test_topics_remap_and_rate_limits_hold,
+        "nan_network_stops_the_car_and_shutdown_writes_stats":
+            lambda: test_nan_network_stops_the_car_and_shutdown_writes_stats(node),
+        "sim_node_and_brain_complete_a_lap_in_simulated_time":
+            lambda: test_sim_node_and_brain_complete_a_lap_in_simulated_time(node),
+    }
     only = os.environ.get("ROS_TEST")
-    for name, test in zip(names, tests):
+    for name, test in tests.items():
         if only and only not in name:
             continue
         try:
