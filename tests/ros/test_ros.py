@@ -102,6 +102,16 @@ def wait_connected(node: Peer, seconds: float = 15.0) -> None:
     assert node.cam.get_subscription_count() > 0, "the brain never subscribed to the camera"
 
 
+def stream(node: Peer, seconds: float) -> None:
+    """Waits for the brain, lets discovery settle with 1 s of 30 Hz frames, then records
+    `seconds` of them and listens 0.3 s more for the last answers."""
+    wait_connected(node)
+    spin_for(node, 1.0, 1 / 30, node.frame)
+    node.twists.clear(); node.sent.clear()
+    spin_for(node, seconds, 1 / 30, node.frame)
+    spin_for(node, 0.3)
+
+
 def latencies(node: Peer) -> np.ndarray:
     """Frame-to-command latency: each Twist against the latest frame sent before it (the
     frame it answers when the brain keeps up; a Twist carries no frame id)."""
@@ -117,11 +127,7 @@ def latencies(node: Peer) -> np.ndarray:
 def test_every_frame_gets_a_command(node: Peer) -> None:
     brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", "summary_period_s:=0.5")
     try:
-        wait_connected(node)
-        spin_for(node, 1.0, 1 / 30, node.frame)  # discovery settles
-        node.twists.clear(); node.sent.clear()
-        spin_for(node, 10.0, 1 / 30, node.frame)
-        spin_for(node, 0.3)
+        stream(node, 10.0)
         n, got = len(node.sent), len(node.twists)
         lat = latencies(node)
         print(f"30 Hz 640x480 rgb8: {n} frames, {got} Twists ({100 * got / n:.1f} %), "
@@ -137,11 +143,8 @@ def test_slow_inference_drops_frames_and_keeps_latency_bounded(node: Peer) -> No
                   "-p", "summary_period_s:=0.5")
     try:
         node.summaries.clear(); node.twists.clear()
-        wait_connected(node)
-        spin_for(node, 1.0, 1 / 30, node.frame)
-        node.twists.clear(); node.sent.clear()
-        spin_for(node, 8.0, 1 / 30, node.frame)
-        spin_for(node, 1.0)
+        stream(node, 8.0)
+        spin_for(node, 0.7)
         last = node.summaries[-1]
         dropped = last["frames_dropped"]
         print(f"inference slowed to ~71 ms at 30 Hz: {len(node.twists)} Twists for {len(node.sent)} "
@@ -250,11 +253,7 @@ def test_topics_remap_and_rate_limits_hold() -> None:
         for label, limits in [("free", []), ("limited", ["-p", "limits.dv_max:=1.0", "-p", "limits.dw_max:=2.0"])]:
             brain = start("node", "--ros-args", "-p", "model:=fp32", *remaps, *limits)
             try:
-                wait_connected(remapped)
-                spin_for(remapped, 1.0, 1 / 30, remapped.frame)  # discovery settles
-                remapped.twists.clear(); remapped.sent.clear()
-                spin_for(remapped, 3.0, 1 / 30, remapped.frame)
-                spin_for(remapped, 0.3)
+                stream(remapped, 3.0)
                 assert len(remapped.twists) > 60, f"{label}: {len(remapped.twists)} Twists on /robot/cmd_vel"
                 # Answers to frames only: once the frames stop, the stall stop is (rightly)
                 # not rate limited.
