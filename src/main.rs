@@ -3,7 +3,6 @@
 
 mod cli;
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -11,7 +10,7 @@ use clap::Parser;
 
 use cli::{BenchArgs, Cli, Command, DatasetArgs, ModelsArgs, PilotChoice, SimArgs};
 use pilotnet_brain::circuit::{Circuit, BUILTIN_CIRCUITS};
-use pilotnet_brain::manifest::Manifest;
+use pilotnet_brain::manifest::{resolve_model, Manifest};
 use pilotnet_brain::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
 use pilotnet_brain::pipeline::Pipeline;
 use pilotnet_brain::report::RunReport;
@@ -140,17 +139,6 @@ fn run_dataset(args: &DatasetArgs) -> anyhow::Result<()> {
         .with_context(|| format!("collecting a dataset into {}", args.out.display()))?;
     println!("{}", serde_json::to_string(&summary)?);
     Ok(())
-}
-
-/// A model argument: an existing path as it is; a bare name (no extension, no folder) is a
-/// shipped variant of the catalogue.
-fn resolve_model(arg: &Path) -> anyhow::Result<PathBuf> {
-    let bare = arg.extension().is_none() && arg.components().count() == 1;
-    if arg.exists() || !bare {
-        return Ok(arg.to_path_buf());
-    }
-    let manifest = Manifest::read(&Manifest::default_dir())?;
-    Ok(manifest.path_of(&arg.to_string_lossy())?)
 }
 
 fn list_models(args: &ModelsArgs) -> anyhow::Result<()> {

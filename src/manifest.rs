@@ -296,6 +296,17 @@ fn size_and_sha256(path: &Path) -> Result<(u64, String), ManifestError> {
     Ok((size, format!("{:x}", hasher.finalize())))
 }
 
+/// A model named by the user (CLI `--model`, the ROS `model` parameter): an existing path, or
+/// anything with an extension or a folder, as it is; a bare name is a shipped variant of the
+/// catalogue in [`Manifest::default_dir`].
+pub fn resolve_model(arg: &Path) -> Result<PathBuf, ManifestError> {
+    let bare = arg.extension().is_none() && arg.components().count() == 1;
+    if arg.exists() || !bare {
+        return Ok(arg.to_path_buf());
+    }
+    Manifest::read(&Manifest::default_dir())?.path_of(&arg.to_string_lossy())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use super::params::{check_params_files, reject_unknown, BrainParams};
 use super::{convert, NodeError};
 use crate::brain::{Brain, BrainConfig, Output};
 use crate::circuit::{Circuit, RoadGeometry};
-use crate::manifest::Manifest;
+use crate::manifest::resolve_model;
 use crate::metrics::{EndReason, StepTimer};
 use crate::pilot::{NetworkPilot, Pilot, PilotError, StageTimings};
 use crate::pipeline::Pipeline;
@@ -52,18 +52,6 @@ impl Pilot for Delayed {
     fn stage_timings(&self) -> Option<StageTimings> {
         self.inner.stage_timings()
     }
-}
-
-fn resolve_model(model: &str) -> Result<PathBuf, NodeError> {
-    let path = Path::new(model);
-    if path.exists() || path.extension().is_some() || path.components().count() > 1 {
-        return Ok(path.to_path_buf());
-    }
-    let manifest =
-        Manifest::read(&Manifest::default_dir()).map_err(|e| NodeError::Model(e.to_string()))?;
-    manifest
-        .path_of(model)
-        .map_err(|e| NodeError::Model(e.to_string()))
 }
 
 /// Frame-to-command latency and pilot compute time, for the summary topic and the stats.
@@ -158,7 +146,8 @@ pub fn run() -> Result<(), NodeError> {
     let sim_time = super::uses_sim_time(&node);
     let clock = node.get_ros_clock();
 
-    let model = resolve_model(&settings.model)?;
+    let model =
+        resolve_model(Path::new(&settings.model)).map_err(|e| NodeError::Model(e.to_string()))?;
     let pilot = NetworkPilot::open(&model, &settings.backend)
         .map_err(|e| NodeError::Model(e.to_string()))?;
     let pilot: Box<dyn Pilot> = if settings.extra_inference.is_zero() {
