@@ -169,7 +169,8 @@ fn invalid(name: &'static str, what: impl Into<String>) -> ParamError {
     }
 }
 
-fn positive(name: &'static str, v: f64) -> Result<f64, ParamError> {
+/// `v` if it is a positive finite number, else an error naming the parameter.
+pub(crate) fn positive(name: &'static str, v: f64) -> Result<f64, ParamError> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {

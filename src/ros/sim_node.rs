@@ -14,7 +14,7 @@ use r2r::rosgraph_msgs::msg::Clock;
 use r2r::sensor_msgs::msg::Image;
 use r2r::{QosProfile, RosParams};
 
-use super::params::{check_params_files, reject_unknown, ParamError};
+use super::params::{check_params_files, positive, reject_unknown};
 use super::{convert, NodeError};
 use crate::circuit::{Circuit, RoadGeometry};
 use crate::control::Command;
@@ -70,17 +70,6 @@ impl Default for SimNodeParams {
     }
 }
 
-fn check(name: &'static str, v: f64) -> Result<f64, ParamError> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(ParamError::Invalid {
-            name,
-            what: format!("{v} must be a positive number"),
-        })
-    }
-}
-
 /// Runs the simulator node until SIGINT/SIGTERM.
 pub fn run() -> Result<(), NodeError> {
     check_params_files()?;
@@ -90,9 +79,9 @@ pub fn run() -> Result<(), NodeError> {
     let (handler, _events) = node.make_derived_parameter_handler(params.clone())?;
     reject_unknown(&node, &params)?;
     let p = params.lock().expect("params").clone();
-    let camera_hz = check("camera_hz", p.camera_hz)?;
-    let odometry_hz = check("odometry_hz", p.odometry_hz)?;
-    let rtf = check("real_time_factor", p.real_time_factor)?;
+    let camera_hz = positive("camera_hz", p.camera_hz)?;
+    let odometry_hz = positive("odometry_hz", p.odometry_hz)?;
+    let rtf = positive("real_time_factor", p.real_time_factor)?;
     let circuit = Circuit::load(&p.circuit, RoadGeometry::default(), p.reverse)
         .map_err(|e| NodeError::Reference(e.to_string()))?;
 
