@@ -19,7 +19,7 @@ use r2r::nav_msgs::msg::Odometry as OdometryMsg;
 use r2r::sensor_msgs::msg::Image;
 use r2r::QosProfile;
 
-use super::params::{check_params_files, reject_unknown, BrainParams};
+use super::params::{check_params_files, reject_unknown, BrainParams, ParamError};
 use super::{convert, NodeError};
 use crate::brain::{Brain, BrainConfig, Output};
 use crate::circuit::{Circuit, RoadGeometry};
@@ -161,19 +161,23 @@ pub fn run() -> Result<(), NodeError> {
     let pilot_name = pilot.name().to_string();
     let pipeline = Pipeline::new(pilot, settings.limits);
 
-    let laps: Laps = if p.reference_lap.is_empty() {
-        None
-    } else {
-        let circuit = Circuit::load(&p.reference_lap, RoadGeometry::default(), p.reverse)
-            .map_err(|e| NodeError::Reference(e.to_string()))?;
-        let dir = (!p.stats_dir.is_empty()).then(|| PathBuf::from(&p.stats_dir));
-        Some(Arc::new(Mutex::new(LiveLap::new(
-            circuit,
-            p.laps as u32,
-            &pilot_name,
-            dir,
-        ))))
-    };
+    let laps: Laps =
+        if p.reference_lap.is_empty() {
+            None
+        } else {
+            let circuit = Circuit::load(&p.reference_lap, RoadGeometry::default(), p.reverse)
+                .map_err(|e| ParamError::Invalid {
+                    name: "reference_lap",
+                    what: e.to_string(),
+                })?;
+            let dir = (!p.stats_dir.is_empty()).then(|| PathBuf::from(&p.stats_dir));
+            Some(Arc::new(Mutex::new(LiveLap::new(
+                circuit,
+                p.laps as u32,
+                &pilot_name,
+                dir,
+            ))))
+        };
 
     let cmd_pub = node.create_publisher::<Twist>(
         &p.topics.cmd_vel,
@@ -214,8 +218,7 @@ pub fn run() -> Result<(), NodeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
-        .build()
-        .map_err(|e| NodeError::Stats(e.to_string()))?;
+        .build()?;
     runtime.block_on(async move {
         tokio::spawn(handler);
         let running = Arc::new(AtomicBool::new(true));

@@ -33,12 +33,9 @@ pub enum NodeError {
     /// The model could not be found or loaded.
     #[error("model: {0}")]
     Model(String),
-    /// The reference lap could not be loaded.
-    #[error("reference lap: {0}")]
-    Reference(String),
-    /// Writing the statistics failed.
-    #[error("writing statistics: {0}")]
-    Stats(String),
+    /// The async runtime could not start.
+    #[error("starting the tokio runtime: {0}")]
+    Runtime(#[from] std::io::Error),
 }
 
 /// The ROS context, from the process's command line. r2r panics when rcl refuses the ROS

@@ -14,7 +14,7 @@ use r2r::rosgraph_msgs::msg::Clock;
 use r2r::sensor_msgs::msg::Image;
 use r2r::{QosProfile, RosParams};
 
-use super::params::{check_params_files, positive, reject_unknown};
+use super::params::{check_params_files, positive, reject_unknown, ParamError};
 use super::{convert, NodeError};
 use crate::circuit::{Circuit, RoadGeometry};
 use crate::control::Command;
@@ -82,8 +82,12 @@ pub fn run() -> Result<(), NodeError> {
     let camera_hz = positive("camera_hz", p.camera_hz)?;
     let odometry_hz = positive("odometry_hz", p.odometry_hz)?;
     let rtf = positive("real_time_factor", p.real_time_factor)?;
-    let circuit = Circuit::load(&p.circuit, RoadGeometry::default(), p.reverse)
-        .map_err(|e| NodeError::Reference(e.to_string()))?;
+    let circuit = Circuit::load(&p.circuit, RoadGeometry::default(), p.reverse).map_err(|e| {
+        ParamError::Invalid {
+            name: "circuit",
+            what: e.to_string(),
+        }
+    })?;
 
     let camera_pub = node.create_publisher::<Image>(&p.topics.camera, QosProfile::sensor_data())?;
     let odom_pub = node
@@ -97,8 +101,7 @@ pub fn run() -> Result<(), NodeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
-        .build()
-        .map_err(|e| NodeError::Stats(e.to_string()))?;
+        .build()?;
     tracing::info!(circuit = %circuit.name, camera = %p.topics.camera, "simulator node running");
 
     runtime.block_on(async move {

@@ -278,7 +278,8 @@ def test_topics_remap_and_rate_limits_hold() -> None:
 
 
 def test_bad_parameters_are_startup_errors() -> None:
-    """Each is refused before the node starts, with exit status 2 and a message naming it."""
+    """Each is refused before the node starts, with exit status 2 and a message naming it
+    (the brain's parameters, then the simulator node's)."""
     d = Path(tempfile.mkdtemp())
     files = {
         "not_yaml.yaml": "brain: [ros__parameters\n",
@@ -290,25 +291,29 @@ def test_bad_parameters_are_startup_errors() -> None:
     for name, text in files.items():
         (d / name).write_text(text)
     cases = [
-        (["--params-file", str(d / "missing.yaml")], "missing.yaml: No such file"),
-        (["--params-file", str(d / "not_yaml.yaml")], "not valid YAML"),
-        (["--params-file", str(d / "not_ros.yaml")], "Cannot have a value before ros__parameters"),
-        (["--params-file", str(d / "typo.yaml")], "unknown parameter 'modell'"),
-        (["--params-file", str(d / "type.yaml")], "threads"),
-        (["--params-file", str(d / "range.yaml")], "parameter 'limits.v_max': -1 must be a positive number"),
-        (["-p", "modell:=fp32"], "unknown parameter 'modell'"),
-        (["-p", "threads"], "Couldn't parse parameter override rule"),
-        (["-p", "backend:=onnx"], "parameter 'backend': 'onnx' is not ort, tch or empty"),
-        (["-p", "model:=no_such_variant"], "no_such_variant"),
+        ("node", ["--params-file", str(d / "missing.yaml")], "missing.yaml: No such file"),
+        ("node", ["--params-file", str(d / "not_yaml.yaml")], "not valid YAML"),
+        ("node", ["--params-file", str(d / "not_ros.yaml")], "Cannot have a value before ros__parameters"),
+        ("node", ["--params-file", str(d / "typo.yaml")], "unknown parameter 'modell'"),
+        ("node", ["--params-file", str(d / "type.yaml")], "threads"),
+        ("node", ["--params-file", str(d / "range.yaml")], "parameter 'limits.v_max': -1 must be a positive number"),
+        ("node", ["-p", "modell:=fp32"], "unknown parameter 'modell'"),
+        ("node", ["-p", "threads"], "Couldn't parse parameter override rule"),
+        ("node", ["-p", "backend:=onnx"], "parameter 'backend': 'onnx' is not ort, tch or empty"),
+        ("node", ["-p", "model:=no_such_variant"], "no_such_variant"),
+        ("node", ["-p", "reference_lap:=/no/such/lap.csv"], "parameter 'reference_lap'"),
+        ("sim-node", ["-p", "circut:=lakeside"], "unknown parameter 'circut'"),
+        ("sim-node", ["-p", "real_time_factor:=0.0"], "parameter 'real_time_factor': 0 must be a positive number"),
+        ("sim-node", ["-p", "circuit:=no_such_circuit"], "no_such_circuit"),
     ]
-    for args, expected in cases:
-        p = subprocess.run([str(BINARY), "node", "--ros-args", *args], capture_output=True, text=True,
+    for command, args, expected in cases:
+        p = subprocess.run([str(BINARY), command, "--ros-args", *args], capture_output=True, text=True,
                            timeout=30)
         out = p.stdout + p.stderr
         assert p.returncode == 2, f"{args}: exit {p.returncode}\n{out}"
         assert expected in out, f"{args}: {expected!r} not in\n{out}"
         assert "panicked" not in out, f"{args}: {out}"
-        print(f"{' '.join(args)} -> {out.strip().splitlines()[-1]}")
+        print(f"{command} {' '.join(args)} -> {out.strip().splitlines()[-1]}")
 
 
 def main() -> int:
