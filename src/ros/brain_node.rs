@@ -19,7 +19,7 @@ use r2r::nav_msgs::msg::Odometry as OdometryMsg;
 use r2r::sensor_msgs::msg::Image;
 use r2r::QosProfile;
 
-use super::params::{check_params_files, reject_unknown, BrainParams, ParamError};
+use super::params::{BrainParams, ParamError};
 use super::{convert, NodeError};
 use crate::brain::{Brain, BrainConfig, Output};
 use crate::circuit::{Circuit, RoadGeometry};
@@ -135,13 +135,7 @@ fn ros_now(clock: &Mutex<r2r::Clock>) -> Option<f64> {
 
 /// Runs the brain node until SIGINT/SIGTERM.
 pub fn run() -> Result<(), NodeError> {
-    check_params_files()?;
-    let ctx = super::context()?;
-    let mut node = r2r::Node::create(ctx, "brain", "")?;
-    let params = Arc::new(Mutex::new(BrainParams::default()));
-    let (handler, _events) = node.make_derived_parameter_handler(params.clone())?;
-    reject_unknown(&node, &params)?;
-    let p = params.lock().expect("params").clone();
+    let (mut node, p, handler) = super::node_with_params::<BrainParams>("brain")?;
     let settings = p.validate()?;
     let sim_time = super::uses_sim_time(&node);
     let clock = node.get_ros_clock();

@@ -66,6 +66,36 @@ pub(crate) fn context() -> Result<r2r::Context, NodeError> {
     }
 }
 
+/// Creates node `name` with parameters `P`, checked: the params files named on the command
+/// line exist and are YAML, rcl accepts the ROS arguments, and every name given is one of
+/// `P`'s. Returns the node, the values it starts with, and the future (to spawn) that serves
+/// `ros2 param`. The nodes read their parameters once: a value set while running is logged
+/// as taking effect at the next start.
+pub(crate) fn node_with_params<P>(
+    name: &str,
+) -> Result<(r2r::Node, P, impl std::future::Future<Output = ()> + Send), NodeError>
+where
+    P: r2r::RosParams + Default + Clone + Send + 'static,
+{
+    use futures::StreamExt;
+    params::check_params_files()?;
+    let ctx = context()?;
+    let mut node = r2r::Node::create(ctx, name, "")?;
+    let params = Arc::new(std::sync::Mutex::new(P::default()));
+    let (handler, events) = node.make_derived_parameter_handler(params.clone())?;
+    params::reject_unknown(&node, &params)?;
+    let values = params.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let serve = async move {
+        let log = events.for_each(|(name, value)| {
+            tracing::warn!(parameter = %name, ?value, "parameter set while running; it takes \
+                effect when the node restarts");
+            futures::future::ready(())
+        });
+        futures::join!(handler, log);
+    };
+    Ok((node, values, serve))
+}
+
 /// Spins `node` on a blocking task (rcl waits block) until `running` turns false, then drops
 /// it, which destroys its publishers and subscriptions.
 pub(crate) fn spin(

@@ -14,7 +14,7 @@ use r2r::rosgraph_msgs::msg::Clock;
 use r2r::sensor_msgs::msg::Image;
 use r2r::{QosProfile, RosParams};
 
-use super::params::{check_params_files, positive, reject_unknown, ParamError};
+use super::params::{positive, ParamError};
 use super::{convert, NodeError};
 use crate::circuit::{Circuit, RoadGeometry};
 use crate::control::Command;
@@ -72,13 +72,7 @@ impl Default for SimNodeParams {
 
 /// Runs the simulator node until SIGINT/SIGTERM.
 pub fn run() -> Result<(), NodeError> {
-    check_params_files()?;
-    let ctx = super::context()?;
-    let mut node = r2r::Node::create(ctx, "sim", "")?;
-    let params = Arc::new(Mutex::new(SimNodeParams::default()));
-    let (handler, _events) = node.make_derived_parameter_handler(params.clone())?;
-    reject_unknown(&node, &params)?;
-    let p = params.lock().expect("params").clone();
+    let (mut node, p, handler) = super::node_with_params::<SimNodeParams>("sim")?;
     let camera_hz = positive("camera_hz", p.camera_hz)?;
     let odometry_hz = positive("odometry_hz", p.odometry_hz)?;
     let rtf = positive("real_time_factor", p.real_time_factor)?;

@@ -20,6 +20,8 @@ import numpy as np
 import rclpy
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
@@ -207,6 +209,29 @@ def test_nan_network_stops_the_car_and_shutdown_writes_stats(node: Peer) -> None
     assert s["non_finite_commands"] > 30, s
 
 
+def test_a_parameter_set_while_running_is_reported(node: Peer) -> None:
+    """`ros2 param set` on the running brain: accepted by the parameter service, and the log
+    says it takes effect at the next start (the node reads its parameters once)."""
+    brain = start("node", "--ros-args", "-p", "model:=fp32")
+    try:
+        client = node.create_client(SetParameters, "/brain/set_parameters")
+        assert client.wait_for_service(timeout_sec=15), "no /brain/set_parameters service"
+        value = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=5.0)
+        future = client.call_async(SetParameters.Request(
+            parameters=[Parameter(name="limits.v_max", value=value)]))
+        rclpy.spin_until_future_complete(node, future, timeout_sec=10)
+        assert future.done(), "no answer from /brain/set_parameters"
+        result = future.result().results[0]
+        node.destroy_client(client)
+        spin_for(node, 0.5)
+    finally:
+        log = stop(brain)
+    print(f"set limits.v_max while running: successful={result.successful}; brain log: "
+          f"{[l for l in log.splitlines() if 'restarts' in l]}")
+    assert result.successful, result
+    assert "takes effect when the node restarts" in log and "limits.v_max" in log, log
+
+
 def test_sim_node_and_brain_complete_a_lap_in_simulated_time(node: Peer) -> None:
     """Two processes over ROS 2; the brain on use_sim_time, so its lap statistics are in the
     simulator's /clock time, which the peer watches too."""
@@ -326,6 +351,8 @@ def main() -> int:
         "slow_inference_drops_frames": lambda: test_slow_inference_drops_frames_and_keeps_latency_bounded(node),
         "stalled_camera_stops": lambda: test_a_stalled_camera_stops_the_car(node),
         "topics_remap_and_rate_limits_hold": test_topics_remap_and_rate_limits_hold,
+        "a_parameter_set_while_running_is_reported":
+            lambda: test_a_parameter_set_while_running_is_reported(node),
         "nan_network_stops_the_car_and_shutdown_writes_stats":
             lambda: test_nan_network_stops_the_car_and_shutdown_writes_stats(node),
         "sim_node_and_brain_complete_a_lap_in_simulated_time":
