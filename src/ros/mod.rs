@@ -2,8 +2,8 @@
 //!
 //! Everything here converts and wires; the driving, safety and statistics live in the core
 //! ([`crate::brain`], [`crate::pipeline`], [`crate::metrics`]) and are the same as in the
-//! embedded simulator. This file holds what both nodes do alike: spinning rcl and waiting for
-//! the signal to stop.
+//! embedded simulator. This file holds what both nodes do alike: their errors, starting a node
+//! with checked parameters, spinning rcl, and waiting for the signal to stop.
 
 pub mod brain_node;
 pub mod convert;
