@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::control::Command;
+use crate::metrics::TimingStats;
 use crate::pilot::StageTimings;
 use crate::pipeline::{Pipeline, SafetyCounters};
 use crate::sensor::{Frame, Odometry};
@@ -60,6 +61,17 @@ pub struct BrainCounters {
     pub safety: SafetyCounters,
 }
 
+/// What the brain has measured so far: its counters and the pilot's timings.
+#[derive(Debug, Clone, Copy)]
+pub struct BrainTimings {
+    /// The brain's counters.
+    pub counters: BrainCounters,
+    /// Pilot step time.
+    pub step: TimingStats,
+    /// Preprocessing and inference, for network pilots.
+    pub stages: Option<StageTimings>,
+}
+
 /// Settings of the real-time loop.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BrainConfig {
@@ -96,10 +108,11 @@ struct Status {
     processed: u64,
     stall_stops: u64,
     safety: SafetyCounters,
+    step: Option<TimingStats>,
     stages: Option<StageTimings>,
 }
 
-/// How often the thread refreshes its stage timings (percentiles cost a few microseconds).
+/// How often the thread refreshes its timings (percentiles cost a few microseconds).
 const STAGES_EVERY: Duration = Duration::from_millis(200);
 
 /// A running brain; dropping it (or [`Brain::stop`]) ends the thread.
@@ -198,6 +211,7 @@ impl Brain {
                     status.stall_stops = stall_stops;
                     status.safety = pipeline.counters();
                     if stages_at.is_none_or(|t| t.elapsed() >= STAGES_EVERY) {
+                        status.step = Some(pipeline.timer().stats());
                         status.stages = pipeline.stage_timings();
                         stages_at = Some(Instant::now());
                     }
@@ -240,10 +254,18 @@ impl Brain {
         }
     }
 
-    /// The pilot's preprocessing and inference timings (network pilots), refreshed by the
-    /// brain thread every 200 ms.
-    pub fn stage_timings(&self) -> Option<StageTimings> {
-        self.status.lock().unwrap_or_else(|p| p.into_inner()).stages
+    /// The counters, and the pilot's step, preprocessing and inference timings as the brain
+    /// thread last refreshed them (every 200 ms).
+    pub fn timings(&self) -> BrainTimings {
+        let counters = self.counters();
+        let status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        BrainTimings {
+            counters,
+            step: status
+                .step
+                .unwrap_or_else(|| crate::metrics::StepTimer::new().stats()),
+            stages: status.stages,
+        }
     }
 
     /// Whether the thread is still running.
@@ -350,7 +372,9 @@ mod tests {
         assert_eq!(outs.last().unwrap().frame_seq, 29);
         assert!(outs.iter().all(|o| o.reason == Reason::Frame));
         // The stage timings reach the caller (refreshed every 200 ms, so the first is there).
-        let stages = b.stage_timings().expect("stage timings");
+        let timings = b.timings();
+        assert!(timings.step.count >= 1 && timings.step.count <= c.frames_processed);
+        let stages = timings.stages.expect("stage timings");
         assert!(stages.inference.count >= 1);
         assert!((stages.inference.p50_ms - 30.0).abs() < 1.0, "{stages:?}");
     }

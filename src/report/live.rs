@@ -7,24 +7,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::{ReportError, RunReport};
-use crate::brain::BrainCounters;
+use crate::brain::BrainTimings;
 use crate::circuit::Circuit;
-use crate::metrics::{EndReason, LapRecorder, LapRules, TimingStats};
-use crate::pilot::StageTimings;
+use crate::metrics::{EndReason, LapRecorder, LapRules};
 use crate::sensor::Odometry;
 use crate::sim::camera::CameraConfig;
 use crate::sim::{Latency, RunOutcome, SimConfig};
-
-/// What the brain measured, handed over when the report is written.
-#[derive(Debug, Clone, Copy)]
-pub struct BrainTimings {
-    /// The brain's counters.
-    pub counters: BrainCounters,
-    /// Pilot step time.
-    pub step: TimingStats,
-    /// Preprocessing and inference, for network pilots.
-    pub stages: Option<StageTimings>,
-}
 
 /// A live run's lap statistics.
 #[derive(Debug)]
@@ -141,6 +129,7 @@ impl LiveLap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::brain::BrainCounters;
     use crate::circuit::RoadGeometry;
     use crate::geometry::Pose2;
     use std::time::Duration;

@@ -21,13 +21,13 @@ use r2r::QosProfile;
 
 use super::params::{BrainParams, ParamError};
 use super::{convert, NodeError};
-use crate::brain::{Brain, BrainConfig, Output};
+use crate::brain::{Brain, BrainConfig, BrainTimings, Output};
 use crate::circuit::{Circuit, RoadGeometry};
 use crate::manifest::resolve_model;
-use crate::metrics::{EndReason, StepTimer};
+use crate::metrics::EndReason;
 use crate::pilot::{NetworkPilot, Pilot, PilotError, StageTimings};
 use crate::pipeline::Pipeline;
-use crate::report::live::{BrainTimings, LiveLap};
+use crate::report::live::LiveLap;
 use crate::sensor::{Frame, Odometry};
 
 /// Adds a fixed delay to every inference (parameter `extra_inference_ms`), so tests can make
@@ -54,70 +54,55 @@ impl Pilot for Delayed {
     }
 }
 
-/// Frame-to-command latency and pilot compute time, for the summary topic and the stats.
-struct Timings {
-    latency_us: Histogram<u64>,
-    compute: StepTimer,
-}
+/// Frame-to-command latency, for the summary topic (the brain keeps the pilot's timings).
+struct Latency(Histogram<u64>);
 
-impl Timings {
+impl Latency {
     fn new() -> Self {
-        Timings {
-            latency_us: Histogram::new(3).expect("histogram"),
-            compute: StepTimer::new(),
-        }
+        Latency(Histogram::new(3).expect("histogram"))
     }
+
     /// Answers to frames only: a stall stop answers no frame.
     fn record(&mut self, out: &Output) {
         if out.reason == crate::brain::Reason::Frame {
             let lat = out.received.elapsed().as_micros() as u64;
-            let _ = self.latency_us.record(lat.max(1));
-            self.compute.record(out.compute);
+            let _ = self.0.record(lat.max(1));
         }
+    }
+
+    fn ms(&self, quantile: f64) -> f64 {
+        self.0.value_at_quantile(quantile) as f64 / 1e3
     }
 }
 
-impl Timings {
-    /// What the stats report needs from the brain now.
-    fn brain(&self, brain: &Brain) -> BrainTimings {
-        BrainTimings {
-            counters: brain.counters(),
-            step: self.compute.stats(),
-            stages: brain.stage_timings(),
-        }
-    }
-
-    /// The summary topic's JSON; `processed_hz` is measured over the last period.
-    fn summary(&self, brain: &Brain, processed_hz: f64) -> serde_json::Value {
-        let c = brain.counters();
-        let step = self.compute.stats();
-        let stages = brain.stage_timings();
-        let q = |p: f64| self.latency_us.value_at_quantile(p) as f64 / 1e3;
-        serde_json::json!({
-            "frames_received": c.frames_received,
-            "frames_processed": c.frames_processed,
-            "frames_dropped": c.frames_dropped,
-            "stall_stops": c.stall_stops,
-            "pilot_errors": c.safety.pilot_errors,
-            "non_finite_commands": c.safety.non_finite_commands,
-            "processed_hz": processed_hz,
-            "brain_iteration_frequency_hz": step.frequency_hz,
-            "step_ms_p50": step.p50_ms,
-            "step_ms_p99": step.p99_ms,
-            "inference_ms_p50": stages.map(|s| s.inference.p50_ms),
-            "inference_ms_p99": stages.map(|s| s.inference.p99_ms),
-            "latency_ms_p50": q(0.5),
-            "latency_ms_p99": q(0.99),
-        })
-    }
+/// The summary topic's JSON; `processed_hz` is measured over the last period.
+fn summary(b: &BrainTimings, latency: &Latency, processed_hz: f64) -> serde_json::Value {
+    let c = b.counters;
+    serde_json::json!({
+        "frames_received": c.frames_received,
+        "frames_processed": c.frames_processed,
+        "frames_dropped": c.frames_dropped,
+        "stall_stops": c.stall_stops,
+        "pilot_errors": c.safety.pilot_errors,
+        "non_finite_commands": c.safety.non_finite_commands,
+        "processed_hz": processed_hz,
+        "brain_iteration_frequency_hz": b.step.frequency_hz,
+        "step_ms_p50": b.step.p50_ms,
+        "step_ms_p99": b.step.p99_ms,
+        "inference_ms_p50": b.stages.map(|s| s.inference.p50_ms),
+        "inference_ms_p99": b.stages.map(|s| s.inference.p99_ms),
+        "latency_ms_p50": latency.ms(0.5),
+        "latency_ms_p99": latency.ms(0.99),
+    })
 }
 
 /// The lap statistics of this node, when a reference lap is set.
 type Laps = Option<Arc<Mutex<LiveLap>>>;
 
-fn write_stats(lap: &mut LiveLap, end: EndReason, brain: &Brain, timings: &Mutex<Timings>) {
-    let b = timings.lock().expect("timings").brain(brain);
-    match lap.write(end, &b) {
+/// Writes the lap statistics once (a blocking file write and plot, off the async workers).
+fn write_stats(lap: &mut LiveLap, end: EndReason, brain: &Brain) {
+    let b = brain.timings();
+    match tokio::task::block_in_place(|| lap.write(end, &b)) {
         Ok(Some(dir)) => {
             tracing::info!(dir = %dir.display(), end = end.as_str(), "statistics written")
         }
@@ -192,8 +177,8 @@ pub fn run() -> Result<(), NodeError> {
     let odometry = node.subscribe::<OdometryMsg>(&p.topics.odometry, QosProfile::sensor_data())?;
     let mut summary_timer = node.create_wall_timer(settings.summary_period)?;
 
-    let timings = Arc::new(Mutex::new(Timings::new()));
-    let t = timings.clone();
+    let latency = Arc::new(Mutex::new(Latency::new()));
+    let t = latency.clone();
     let brain = Arc::new(Brain::spawn(
         pipeline,
         BrainConfig {
@@ -203,7 +188,7 @@ pub fn run() -> Result<(), NodeError> {
             if let Err(e) = cmd_pub.publish(&convert::twist(out.cmd)) {
                 tracing::warn!(error = %e, "cannot publish the command");
             }
-            t.lock().expect("timings").record(&out);
+            t.lock().expect("latency").record(&out);
         },
     ));
     tracing::info!(model = %model.display(), pilot = %pilot_name, camera = %p.topics.camera,
@@ -236,7 +221,7 @@ pub fn run() -> Result<(), NodeError> {
             }
         });
 
-        let (b, l, tm) = (brain.clone(), laps.clone(), timings.clone());
+        let (b, l) = (brain.clone(), laps.clone());
         tokio::spawn(async move {
             let mut odometry = odometry;
             let mut waiting_for_clock = false;
@@ -247,36 +232,41 @@ pub fn run() -> Result<(), NodeError> {
                 // Lap times in the node's ROS time, as Behavior Metrics keeps them: simulated
                 // under use_sim_time.
                 let Some(now) = ros_now(&clock) else {
-                    if !waiting_for_clock {
+                    if !waiting_for_clock && sim_time {
                         tracing::warn!(
                             "use_sim_time is set and nothing has come on /clock yet; \
                              odometry is not recorded for the lap statistics until it does"
                         );
-                        waiting_for_clock = true;
+                    } else if !waiting_for_clock {
+                        tracing::error!(
+                            "cannot read the node's ROS clock; odometry is not \
+                             recorded for the lap statistics"
+                        );
                     }
+                    waiting_for_clock = true;
                     continue;
                 };
                 odom.stamp = now;
                 let mut lap = l.lock().expect("laps");
                 if let Some(end) = lap.record(&odom, Instant::now()) {
-                    write_stats(&mut lap, end, &b, &tm);
+                    write_stats(&mut lap, end, &b);
                 }
             }
         });
 
-        let (b, t) = (brain.clone(), timings.clone());
+        let (b, t) = (brain.clone(), latency.clone());
         tokio::spawn(async move {
             let mut last = (Instant::now(), 0u64);
             loop {
                 if summary_timer.tick().await.is_err() {
                     break;
                 }
-                let processed = b.counters().frames_processed;
+                let timings = b.timings();
+                let processed = timings.counters.frames_processed;
                 let hz = (processed - last.1) as f64 / last.0.elapsed().as_secs_f64().max(1e-9);
                 last = (Instant::now(), processed);
-                let summary = t.lock().expect("timings").summary(&b, hz);
                 let msg = r2r::std_msgs::msg::String {
-                    data: summary.to_string(),
+                    data: summary(&timings, &t.lock().expect("latency"), hz).to_string(),
                 };
                 if let Err(e) = summary_pub.publish(&msg) {
                     tracing::warn!(error = %e, "cannot publish the summary");
@@ -289,12 +279,7 @@ pub fn run() -> Result<(), NodeError> {
         running.store(false, Ordering::Relaxed);
         let _ = spin.await;
         if let Some(l) = &laps {
-            write_stats(
-                &mut l.lock().expect("laps"),
-                EndReason::Shutdown,
-                &brain,
-                &timings,
-            );
+            write_stats(&mut l.lock().expect("laps"), EndReason::Shutdown, &brain);
         }
     });
     Ok(())
