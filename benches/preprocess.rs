@@ -8,10 +8,10 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use pilotnet_brain::dataset::read_image;
-use pilotnet_brain::metrics::StepTimer;
-use pilotnet_brain::model::InputSpec;
-use pilotnet_brain::preprocess::Preprocessor;
+use pilotnet_brain::base::timing::StepTimer;
+use pilotnet_brain::inference::model::InputSpec;
+use pilotnet_brain::inference::preprocess::Preprocessor;
+use pilotnet_brain::tools::dataset::read_image;
 
 fn main() {
     let mut frames = 2000usize;

@@ -3,15 +3,14 @@
 //!
 //! Run: `cargo bench --bench sim_loop` (add `-- --reference DIR` to also drive the reference
 //! laps in DIR, e.g. `../shared/circuits`).
-//! Targets (issue #2): a frame in ≤ 1.5 ms; a 60 s lap in ≤ 2 s wall (real-time factor ≥ 30).
+//! Targets: a frame in ≤ 1.5 ms; a 60 s lap in ≤ 2 s wall (real-time factor ≥ 30).
 
 use std::time::Instant;
 
-use pilotnet_brain::circuit::{Circuit, RoadGeometry};
-use pilotnet_brain::metrics::StepTimer;
-use pilotnet_brain::pilot::{ExpertConfig, ExpertPilot, Pilot};
-use pilotnet_brain::pipeline::Pipeline;
-use pilotnet_brain::sim::camera::CameraConfig;
+use pilotnet_brain::base::camera::CameraConfig;
+use pilotnet_brain::base::timing::StepTimer;
+use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, Pilot};
+use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
 use pilotnet_brain::sim::render::{Appearance, Renderer};
 use pilotnet_brain::sim::{self, SimConfig};
 
@@ -23,7 +22,7 @@ fn render_bench(circuit: &Circuit, appearance: &Appearance, label: &str) {
     let length = circuit.length();
     for i in 0..n + 20 {
         let (p, t) = circuit.centre.at(length * i as f64 / n as f64);
-        let pose = pilotnet_brain::geometry::Pose2 {
+        let pose = pilotnet_brain::base::geometry::Pose2 {
             p,
             yaw: t.y.atan2(t.x),
         };
@@ -48,9 +47,13 @@ fn lap_bench(circuit: &Circuit) {
         timeout_s: 400.0,
         ..SimConfig::default()
     };
-    let pilot: Box<dyn Pilot> = Box::new(ExpertPilot::new(config.camera, ExpertConfig::default()));
-    let mut pipeline = Pipeline::new(pilot, config.limits);
-    let out = sim::run(circuit, &mut pipeline, &config).expect("valid config");
+    let pilot: Box<dyn Pilot> = Box::new(ExpertPilot::new(
+        config.world.camera,
+        ExpertConfig::default(),
+    ));
+    let out = sim::run(circuit, pilot, &config)
+        .expect("valid config")
+        .record;
     let l = &out.laps;
     println!(
         "lap    {:<28} {:>6.1} s sim in {:>5.2} s wall: real-time factor {:>5.1}x  \

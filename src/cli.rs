@@ -1,20 +1,30 @@
-//! Command-line interface: every flag is defined here, and turned into validated library
-//! settings in one place ([`SimArgs::to_config`]).
+//! Command-line interface: every flag is defined here and turned into the library's settings
+//! structs, whose defaults are the flags' defaults and whose validation checks them; a setting
+//! out of range is reported by its flag ([`flag_error`]).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use pilotnet_brain::backend::{
+use pilotnet_brain::base::camera::CameraConfig;
+use pilotnet_brain::base::control::CommandLimits;
+use pilotnet_brain::base::settings::InvalidSetting;
+use pilotnet_brain::driving::brain::{BrainConfig, Latency};
+use pilotnet_brain::evaluation::circuit::RoadGeometry;
+use pilotnet_brain::inference::backend::{
     BackendConfig, BackendKind, Device, GraphOptimization, TensorRtConfig, TensorRtPrecision,
 };
-use pilotnet_brain::bench::BenchConfig;
-use pilotnet_brain::circuit::RoadGeometry;
-use pilotnet_brain::control::CommandLimits;
-use pilotnet_brain::dataset::Perturbation;
-use pilotnet_brain::sim::camera::CameraConfig;
 use pilotnet_brain::sim::render::Appearance;
-use pilotnet_brain::sim::{Latency, SimConfig};
+use pilotnet_brain::sim::world::WorldConfig;
+use pilotnet_brain::sim::SimConfig;
+use pilotnet_brain::tools::bench::BenchConfig;
+use pilotnet_brain::tools::dataset::Perturbation;
+
+/// A setting out of range, named by its flag: the library names settings by their field
+/// (`v_max`), the command line spells the same name as a flag (`--v-max`).
+pub fn flag_error(e: InvalidSetting) -> anyhow::Error {
+    anyhow::anyhow!("--{}: {}", e.name.replace('_', "-"), e.problem)
+}
 
 /// PilotNet driving brain: drive laps in the embedded simulator and measure them.
 #[derive(Debug, Parser)]
@@ -85,10 +95,10 @@ pub struct DatasetArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Mean command disturbances started per simulated second (0 = none).
-    #[arg(long, default_value_t = Perturbation::default().rate_hz)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = Perturbation::default().rate_hz)]
     pub perturb_rate: f64,
     /// Largest added yaw rate of a disturbance, rad/s.
-    #[arg(long, default_value_t = Perturbation::default().yaw_rate.1)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = Perturbation::default().yaw_rate.1)]
     pub perturb_max_yaw_rate: f64,
     /// Keep the nominal look in every run (no light, tint, noise or texture variation).
     #[arg(long)]
@@ -101,7 +111,7 @@ pub struct DatasetArgs {
     #[arg(long)]
     pub description: Option<PathBuf>,
     /// Road width, metres.
-    #[arg(long, default_value_t = RoadGeometry::default().road_width)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = RoadGeometry::default().road_width)]
     pub road_width: f64,
 }
 
@@ -115,8 +125,8 @@ pub struct BackendArgs {
     /// Device: cpu, cuda[:N] or tensorrt[:N].
     #[arg(long, default_value = "cpu")]
     pub device: Device,
-    /// Intra-op threads of the engine.
-    #[arg(long, default_value_t = 1)]
+    /// Intra-op threads of the engine (1 to 256).
+    #[arg(long, default_value_t = BackendConfig::default().threads)]
     pub threads: usize,
     /// ONNX Runtime graph optimisation: disable, basic, extended, layout or all.
     #[arg(long, default_value = "all")]
@@ -133,21 +143,9 @@ pub struct BackendArgs {
 }
 
 impl BackendArgs {
-    /// The library's backend settings.
-    pub fn to_config(&self) -> Result<BackendConfig, String> {
-        if self.threads == 0 {
-            return Err("--threads must be at least 1".into());
-        }
-        let trt_flags = self.trt_precision != TensorRtPrecision::Fp32
-            || self.trt_calibration_table.is_some()
-            || self.trt_engine_cache.is_some();
-        if trt_flags && !matches!(self.device, Device::TensorRt(_)) {
-            return Err(format!(
-                "--trt-* options need --device tensorrt (device is {})",
-                self.device
-            ));
-        }
-        Ok(BackendConfig {
+    /// The library's backend settings, validated.
+    pub fn to_config(&self) -> anyhow::Result<BackendConfig> {
+        let config = BackendConfig {
             kind: self.backend,
             device: self.device,
             threads: self.threads,
@@ -157,7 +155,9 @@ impl BackendArgs {
                 calibration_table: self.trt_calibration_table.clone(),
                 engine_cache: self.trt_engine_cache.clone(),
             },
-        })
+        };
+        config.validate().map_err(flag_error)?;
+        Ok(config)
     }
 }
 
@@ -171,10 +171,10 @@ pub struct BenchArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
     /// Timed iterations.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = BenchConfig::default().frames)]
     pub frames: usize,
     /// Untimed iterations first.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = BenchConfig::default().warmup)]
     pub warmup: usize,
     /// Labelled dataset folder (labels.csv + images) for the test-set MSE.
     #[arg(long)]
@@ -185,13 +185,15 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
-    /// The library's benchmark settings.
-    pub fn to_config(&self) -> BenchConfig {
-        BenchConfig {
+    /// The library's benchmark settings, validated.
+    pub fn to_config(&self) -> anyhow::Result<BenchConfig> {
+        let config = BenchConfig {
             frames: self.frames,
             warmup: self.warmup,
             dataset: self.dataset.clone(),
-        }
+        };
+        config.validate().map_err(flag_error)?;
+        Ok(config)
     }
 }
 
@@ -222,13 +224,13 @@ pub struct SimArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
     /// Laps to drive.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = SimConfig::default().laps)]
     pub laps: u32,
     /// Drive the circuit the other way round.
     #[arg(long)]
     pub reverse: bool,
     /// Simulated-time limit in seconds [default: 60 + 1 s per 3 m of the laps asked for].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub timeout: Option<f64>,
     /// Write stats.json, trajectory.csv and path.png into this folder.
     #[arg(long)]
@@ -245,49 +247,47 @@ pub struct SimArgs {
     /// Brain latency: `none` (the world waits for the brain), `measured` (commands apply
     /// after the pilot's measured compute time; frames arriving meanwhile are dropped), or a
     /// fixed number of milliseconds.
-    #[arg(long, default_value = "none", value_parser = parse_latency)]
+    #[arg(long, default_value_t = BrainConfig::default().latency)]
     pub latency: Latency,
+    /// No camera frame for this long → the brain commands a stop, milliseconds.
+    #[arg(long, allow_negative_numbers = true, default_value_t = BrainConfig::default().stall_timeout.as_secs_f64() * 1e3)]
+    pub stall_timeout_ms: f64,
     /// Camera frame rate, Hz.
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = CameraConfig::default().rate_hz)]
     pub camera_hz: f64,
+    /// Odometry rate, Hz.
+    #[arg(long, allow_negative_numbers = true, default_value_t = WorldConfig::default().odometry_hz)]
+    pub odometry_hz: f64,
     /// Physics step, seconds.
-    #[arg(long, default_value_t = 0.001)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = WorldConfig::default().physics_dt)]
     pub physics_dt: f64,
     /// Road width, metres.
-    #[arg(long, default_value_t = RoadGeometry::default().road_width)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = RoadGeometry::default().road_width)]
     pub road_width: f64,
     /// Light level of the rendered scene (1 = nominal).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = Appearance::default().brightness)]
     pub brightness: f32,
     /// Per-pixel sensor noise amplitude (0–255 units).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = Appearance::default().noise)]
     pub noise: f32,
     /// World-anchored ground texture amplitude (0–255 units).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = Appearance::default().texture)]
     pub texture: f32,
     /// Seed of noise and texture.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = Appearance::default().seed)]
     pub seed: u64,
-    /// Highest forward speed the vehicle accepts, m/s.
-    #[arg(long, default_value_t = CommandLimits::default().v_max)]
-    pub max_v: f64,
-    /// Highest yaw rate magnitude the vehicle accepts, rad/s.
-    #[arg(long, default_value_t = CommandLimits::default().w_max)]
-    pub max_w: f64,
-}
-
-fn parse_latency(s: &str) -> Result<Latency, String> {
-    match s {
-        "none" | "0" => Ok(Latency::None),
-        "measured" => Ok(Latency::Measured),
-        ms => ms
-            .trim_end_matches("ms")
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .map(|v| Latency::Fixed(v / 1e3))
-            .ok_or_else(|| format!("'{s}' is not 'none', 'measured' or a number of milliseconds")),
-    }
+    /// Highest forward speed sent to the vehicle, m/s.
+    #[arg(long, allow_negative_numbers = true, alias = "max-v", default_value_t = CommandLimits::default().v_max)]
+    pub v_max: f64,
+    /// Highest yaw-rate magnitude sent to the vehicle, rad/s.
+    #[arg(long, allow_negative_numbers = true, alias = "max-w", default_value_t = CommandLimits::default().w_max)]
+    pub w_max: f64,
+    /// Highest rate of change of v, m/s² (0: no limit).
+    #[arg(long, allow_negative_numbers = true, default_value_t = CommandLimits::default().dv_max)]
+    pub dv_max: f64,
+    /// Highest rate of change of w, rad/s² (0: no limit).
+    #[arg(long, allow_negative_numbers = true, default_value_t = CommandLimits::default().dw_max)]
+    pub dw_max: f64,
 }
 
 impl SimArgs {
@@ -311,35 +311,44 @@ impl SimArgs {
         }
     }
 
-    /// Simulator settings from the flags, for a circuit of `lap_length` metres.
-    pub fn to_config(&self, lap_length: f64) -> SimConfig {
-        let defaults = SimConfig::default();
-        SimConfig {
+    /// Simulator settings from the flags, for a circuit of `lap_length` metres, validated.
+    pub fn to_config(&self, lap_length: f64) -> anyhow::Result<SimConfig> {
+        let config = SimConfig {
             laps: self.laps,
             timeout_s: self
                 .timeout
                 .unwrap_or(60.0 + lap_length * self.laps as f64 / 3.0),
-            physics_dt: self.physics_dt,
-            camera: CameraConfig {
-                rate_hz: self.camera_hz,
-                ..CameraConfig::default()
+            world: WorldConfig {
+                physics_dt: self.physics_dt,
+                odometry_hz: self.odometry_hz,
+                camera: CameraConfig {
+                    rate_hz: self.camera_hz,
+                    ..CameraConfig::default()
+                },
+                appearance: Appearance {
+                    brightness: self.brightness,
+                    noise: self.noise,
+                    texture: self.texture,
+                    seed: self.seed,
+                    ..Appearance::default()
+                },
             },
-            appearance: Appearance {
-                brightness: self.brightness,
-                noise: self.noise,
-                texture: self.texture,
-                seed: self.seed,
-                ..Appearance::default()
+            brain: BrainConfig {
+                stall_timeout: BrainConfig::stall_timeout_from_ms(self.stall_timeout_ms)
+                    .map_err(flag_error)?,
+                latency: self.latency,
             },
-            latency: self.latency,
             limits: CommandLimits {
-                v_max: self.max_v,
-                w_max: self.max_w,
+                v_max: self.v_max,
+                w_max: self.w_max,
+                dv_max: self.dv_max,
+                dw_max: self.dw_max,
                 ..CommandLimits::default()
             },
             save_frames: self.save_frames.clone().map(|d| (d, self.save_every)),
-            ..defaults
-        }
+        };
+        config.validate().map_err(flag_error)?;
+        Ok(config)
     }
 }
 
@@ -348,13 +357,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn latency_values() {
-        assert_eq!(parse_latency("none"), Ok(Latency::None));
-        assert_eq!(parse_latency("measured"), Ok(Latency::Measured));
-        assert_eq!(parse_latency("25"), Ok(Latency::Fixed(0.025)));
-        assert_eq!(parse_latency("40ms"), Ok(Latency::Fixed(0.04)));
-        assert!(parse_latency("-3").is_err());
-        assert!(parse_latency("soon").is_err());
+    fn settings_errors_name_the_flag() {
+        let e = flag_error(InvalidSetting::new("stall_timeout_ms", "0 is not positive"));
+        assert_eq!(e.to_string(), "--stall-timeout-ms: 0 is not positive");
     }
 
     #[test]

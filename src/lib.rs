@@ -2,27 +2,30 @@
 //! → linear and angular velocity) and measures how well it drives, in the style of JdeRobot's
 //! Behavior Metrics.
 //!
-//! The library is free of ROS types: [`circuit`], [`sim`] (the embedded simulator),
-//! [`pilot`] (the expert and, later, network pilots), [`control`], [`pipeline`] and
-//! [`metrics`]. The ROS 2 node is a thin adapter behind the `ros2` cargo feature.
+//! The library is built in layers, each folder one layer, and a module imports only from the
+//! layers below it (`tests/layers.rs` enforces it):
+//!
+//! 1. [`base`]: geometry, sensor data, commands and their limits, the camera model, timing,
+//!    clocks and setting errors — what every other layer speaks.
+//! 2. [`inference`]: model descriptions, preprocessing, the inference backends, the model
+//!    catalogue.
+//! 3. [`driving`]: pilots, the pipeline that makes their commands safe, and the brain loop
+//!    (latest frame wins, stall watchdog) on any clock.
+//! 4. [`evaluation`]: circuits and reference laps, lap statistics, the run record and its
+//!    reports.
+//! 5. [`sim`]: the embedded simulator (world, renderer, vehicle) and the simulated run.
+//! 6. [`tools`]: the offline benchmark and dataset recording.
+//! 7. `ros` (cargo feature `ros2`): the ROS 2 nodes, thin adapters over the layers below.
+//!
+//! Nothing below `ros` knows a ROS type.
 
 #![deny(missing_docs)]
 
-pub mod backend;
-pub mod bench;
-pub mod brain;
-pub mod circuit;
-pub mod control;
-pub mod dataset;
-pub mod geometry;
-pub mod manifest;
-pub mod metrics;
-pub mod model;
-pub mod pilot;
-pub mod pipeline;
-pub mod preprocess;
-pub mod report;
+pub mod base;
+pub mod driving;
+pub mod evaluation;
+pub mod inference;
 #[cfg(feature = "ros2")]
 pub mod ros;
-pub mod sensor;
 pub mod sim;
+pub mod tools;

@@ -8,12 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{BenchArgs, Cli, Command, DatasetArgs, ModelsArgs, PilotChoice, SimArgs};
-use pilotnet_brain::circuit::{Circuit, BUILTIN_CIRCUITS};
-use pilotnet_brain::manifest::{resolve_model, Manifest};
-use pilotnet_brain::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
-use pilotnet_brain::pipeline::Pipeline;
-use pilotnet_brain::report::RunReport;
+use cli::{flag_error, BenchArgs, Cli, Command, DatasetArgs, ModelsArgs, PilotChoice, SimArgs};
+use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
+use pilotnet_brain::evaluation::circuit::{Circuit, BUILTIN_CIRCUITS};
+use pilotnet_brain::evaluation::report;
+use pilotnet_brain::inference::manifest::{resolve_model, Manifest};
 use pilotnet_brain::sim;
 
 fn main() -> ExitCode {
@@ -62,29 +61,36 @@ fn chain_message(e: &anyhow::Error) -> String {
 }
 
 fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
-    let circuit = Circuit::load(&args.circuit, args.road(), args.reverse)?;
-    let config = args.to_config(circuit.length());
+    // Every setting is checked before anything loads or drives.
+    args.road().validate().map_err(flag_error)?;
+    let backend = args.backend.to_config()?;
     let (choice, model) = args.pilot().map_err(anyhow::Error::msg)?;
+    let circuit = Circuit::load(&args.circuit, args.road(), args.reverse)?;
+    let config = args.to_config(circuit.length())?;
     let pilot: Box<dyn Pilot> = match (choice, model) {
         (PilotChoice::Model, Some(path)) => {
-            let backend = args.backend.to_config().map_err(anyhow::Error::msg)?;
             Box::new(NetworkPilot::open(&resolve_model(path)?, &backend)?)
         }
-        _ => Box::new(ExpertPilot::new(config.camera, ExpertConfig::default())),
+        _ => Box::new(ExpertPilot::new(
+            config.world.camera,
+            ExpertConfig::default(),
+        )),
     };
-    let mut pipeline = Pipeline::new(pilot, config.limits);
-    tracing::info!(circuit = %circuit.name, length_m = circuit.length(), "driving");
-    let outcome = sim::run(&circuit, &mut pipeline, &config)?;
-    let report = RunReport::new(&circuit, &config, &outcome);
+    // A folder that cannot be written is refused before the lap, not after it.
     if let Some(dir) = &args.out {
-        report
-            .write_dir(dir, &circuit, &outcome.trajectory)
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--out: cannot create {}", dir.display()))?;
+    }
+    tracing::info!(circuit = %circuit.name, length_m = circuit.length(), "driving");
+    let run = sim::run(&circuit, pilot, &config)?;
+    if let Some(dir) = &args.out {
+        report::write_dir(dir, &run.record, &circuit, &run.trajectory)
             .with_context(|| format!("writing the run's results to {}", dir.display()))?;
     }
     if args.json {
-        println!("{}", report.to_json());
+        println!("{}", run.record.to_json());
     } else {
-        print!("{}", report.to_table());
+        print!("{}", report::table(&run.record));
         if let Some(dir) = &args.out {
             println!("results written to {}", dir.display());
         }
@@ -93,9 +99,10 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
 }
 
 fn run_bench(args: &BenchArgs) -> anyhow::Result<()> {
-    let backend = args.backend.to_config().map_err(anyhow::Error::msg)?;
+    let backend = args.backend.to_config()?;
+    let config = args.to_config()?;
     let model = resolve_model(&args.model)?;
-    let report = pilotnet_brain::bench::run(&model, &backend, &args.to_config())?;
+    let report = pilotnet_brain::tools::bench::run(&model, &backend, &config)?;
     if args.json {
         println!("{}", report.to_json());
     } else {
@@ -105,10 +112,10 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 fn run_dataset(args: &DatasetArgs) -> anyhow::Result<()> {
-    use pilotnet_brain::dataset::{collect, AppearanceRange, CollectConfig, Perturbation};
+    use pilotnet_brain::tools::dataset::{collect, AppearanceRange, CollectConfig, Perturbation};
     let input = match &args.description {
-        Some(path) => pilotnet_brain::model::Description::read(path)?.input,
-        None => pilotnet_brain::model::InputSpec::behavior_metrics(),
+        Some(path) => pilotnet_brain::inference::model::Description::read(path)?.input,
+        None => pilotnet_brain::inference::model::InputSpec::behavior_metrics(),
     };
     let defaults = Perturbation::default();
     let config = CollectConfig {
@@ -132,11 +139,12 @@ fn run_dataset(args: &DatasetArgs) -> anyhow::Result<()> {
         },
         full_frame_every: args.full_every,
         input,
-        road: pilotnet_brain::circuit::RoadGeometry {
+        road: pilotnet_brain::evaluation::circuit::RoadGeometry {
             road_width: args.road_width,
             ..Default::default()
         },
     };
+    config.validate().map_err(flag_error)?;
     let summary = collect(&config)
         .with_context(|| format!("collecting a dataset into {}", args.out.display()))?;
     println!("{}", serde_json::to_string(&summary)?);

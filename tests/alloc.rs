@@ -9,8 +9,8 @@ mod util;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use pilotnet_brain::backend::BackendConfig;
-use pilotnet_brain::pilot::NetworkPilot;
+use pilotnet_brain::driving::pilot::NetworkPilot;
+use pilotnet_brain::inference::backend::BackendConfig;
 
 struct Counting;
 

@@ -1,13 +1,20 @@
 //! The `pilotnet-brain` binary: JSON and table output, output folder, and clear errors with
-//! exit status 2 for bad circuit files.
+//! exit status 2 for bad circuit files and bad settings.
 
 mod util;
 
 use std::io::Write;
 
 const REQUIRED_KEYS: &[&str] = &[
+    "producer",
     "circuit",
     "pilot",
+    "backend",
+    "device",
+    "laps_requested",
+    "camera_hz",
+    "latency",
+    "time_source",
     "lap_completed",
     "laps_completed",
     "percentage_completed",
@@ -20,8 +27,12 @@ const REQUIRED_KEYS: &[&str] = &[
     "step_ms_p50",
     "step_ms_p99",
     "real_time_factor",
-    "frames",
+    "frames_received",
+    "frames_processed",
     "frames_dropped",
+    "stall_stops",
+    "pilot_errors",
+    "non_finite_commands",
     "sim_seconds",
     "wall_seconds",
     "end_reason",
@@ -60,6 +71,22 @@ fn json_output_has_every_documented_key_and_out_dir_is_written() {
     assert_eq!(v["end_reason"], "lap_completed");
     assert_eq!(v["lap_completed"], true);
     assert!(v["real_time_factor"].as_f64().unwrap() > 1.0);
+    // What ran, as the simulator states it.
+    assert_eq!(
+        (&v["producer"], &v["pilot"], &v["camera_hz"], &v["latency"]),
+        (
+            &"simulator".into(),
+            &"expert".into(),
+            &20.0.into(),
+            &"none".into()
+        )
+    );
+    assert!(v["backend"].is_null() && v["device"].is_null());
+    assert_eq!(v["frames_received"], v["frames_processed"]);
+    // The JSON reads back into the record type every producer writes.
+    let record: pilotnet_brain::evaluation::record::RunRecord =
+        serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(record.laps.laps_completed, 1);
     // The folder holds the same statistics, the trajectory and the plot.
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("stats.json")).unwrap())
@@ -176,21 +203,126 @@ fn bad_circuit_files_exit_2_naming_file_and_problem() {
     assert!(stderr.contains("/nonexistent/lap.csv") && stderr.contains("no such file"));
 }
 
+/// Each bad setting exits 2 with a message that names the flag and says what is wrong.
 #[test]
-fn invalid_settings_exit_2() {
-    for args in [
-        vec!["sim", "--laps", "0"],
-        vec!["sim", "--physics-dt", "1"],
-        vec!["sim", "--latency", "soon"],
-        vec!["sim", "--road-width", "0.5"],
-        vec!["sim", "--brightness", "-1"],
-    ] {
-        let out = util::binary().args(&args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("error"), "{args:?}: {stderr}");
+fn invalid_settings_exit_2_naming_the_flag_and_the_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let out = out.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["sim", "--laps", "0"], "--laps: 0 is not in [1, 1000000]"),
+        (
+            &["sim", "--physics-dt", "1"],
+            "--physics-dt: 1 is not in [0.0001, 0.02]",
+        ),
+        (
+            &["sim", "--odometry-hz", "0"],
+            "--odometry-hz: 0 is not in [0.1, 1000]",
+        ),
+        (
+            &["sim", "--camera-hz", "5000"],
+            "--camera-hz: 5000 is not in [0.1, 1000]",
+        ),
+        (
+            &["sim", "--road-width", "0.5"],
+            "--road-width: 0.5 is not in [1, 50]",
+        ),
+        (
+            &["sim", "--brightness", "-1"],
+            "--brightness: -1 is not in [0.05, 4]",
+        ),
+        (
+            &["sim", "--noise", "200"],
+            "--noise: 200 is not in [0, 128]",
+        ),
+        (
+            &["sim", "--threads", "100000"],
+            "--threads: 100000 is not in [1, 256]",
+        ),
+        (
+            &["sim", "--threads", "0"],
+            "--threads: 0 is not in [1, 256]",
+        ),
+        (&["sim", "--v-max", "-3"], "--v-max: -3 is not in [0, 100]"),
+        (&["sim", "--max-w", "-3"], "--w-max: -3 is not in [0, 100]"),
+        (
+            &["sim", "--dv-max", "-1"],
+            "--dv-max: -1 is not in [0, 10000]",
+        ),
+        (
+            &["sim", "--stall-timeout-ms", "0"],
+            "--stall-timeout-ms: 0 must be a positive number",
+        ),
+        (
+            &["sim", "--camera-hz", "2"],
+            "--stall-timeout-ms: 250 ms is not longer than the camera's frame period 500 ms",
+        ),
+        (
+            &["sim", "--latency", "9000"],
+            "--latency: 9000 is not in [0, 5000]",
+        ),
+        (
+            &["sim", "--save-frames", out, "--save-every", "0"],
+            "--save-every: 0 must be at least 1",
+        ),
+        (
+            &["sim", "--trt-precision", "fp16"],
+            "--trt-precision: TensorRT settings need device tensorrt (device is cpu)",
+        ),
+        (
+            &["bench", "--model", "fp32", "--frames", "0"],
+            "--frames: 0 is not in [1, 100000000]",
+        ),
+        (
+            &[
+                "dataset",
+                "--circuits",
+                "lakeside",
+                "--frames",
+                "0",
+                "--out",
+                out,
+            ],
+            "--frames: 0 must be at least 1",
+        ),
+        (
+            &[
+                "dataset",
+                "--circuits",
+                "lakeside",
+                "--frames",
+                "5",
+                "--out",
+                out,
+                "--perturb-rate",
+                "-1",
+            ],
+            "--perturb-rate: -1 is not in [0, 100]",
+        ),
+        // Refused by the parser: the value or the flag itself.
+        (
+            &["sim", "--latency", "soon"],
+            "'soon' is not 'none', 'measured' or a number of milliseconds",
+        ),
+        (&["sim", "--device", "npu"], "unknown device 'npu'"),
+        (&["sim", "--backend", "onnx"], "unknown backend 'onnx'"),
+        (&["sim", "--lapz", "2"], "unexpected argument '--lapz'"),
+        (&["simulate"], "unrecognized subcommand 'simulate'"),
+    ];
+    for (args, expected) in cases {
+        let run = util::binary().args(*args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected '{expected}' in: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    assert!(
+        !dir.path().join("ds").exists(),
+        "nothing is written before the settings are checked"
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 mod util;
 
-use pilotnet_brain::dataset::{self, collect, AppearanceRange, CollectConfig};
+use pilotnet_brain::tools::dataset::{self, collect, AppearanceRange, CollectConfig};
 
 fn config(out: &std::path::Path, seed: u64) -> CollectConfig {
     CollectConfig {

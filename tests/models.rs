@@ -7,12 +7,11 @@ mod util;
 
 use std::path::Path;
 
-use pilotnet_brain::backend::BackendConfig;
-use pilotnet_brain::circuit::{Circuit, RoadGeometry};
-use pilotnet_brain::manifest::{Manifest, Variant};
-use pilotnet_brain::metrics::{EndReason, LapStats};
-use pilotnet_brain::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
-use pilotnet_brain::pipeline::Pipeline;
+use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
+use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
+use pilotnet_brain::evaluation::laps::{EndReason, LapStats};
+use pilotnet_brain::inference::backend::BackendConfig;
+use pilotnet_brain::inference::manifest::{Manifest, Variant};
 use pilotnet_brain::sim::{self, SimConfig};
 
 /// The bar: the network's position deviation at most 1.5× the expert's.
@@ -37,14 +36,16 @@ fn lap(spec: &str, reverse: bool, pilot: Box<dyn Pilot>) -> LapStats {
         timeout_s: 60.0 + circuit.length() / 3.0,
         ..SimConfig::default()
     };
-    let mut pipeline = Pipeline::new(pilot, config.limits);
-    let out = sim::run(&circuit, &mut pipeline, &config).expect("valid settings");
+    let r = sim::run(&circuit, pilot, &config)
+        .expect("valid settings")
+        .record;
+    let safety = r.brain.counters.safety;
     assert_eq!(
-        out.safety.pilot_errors + out.safety.non_finite_commands,
+        safety.pilot_errors + safety.non_finite_commands,
         0,
         "{spec} (reverse: {reverse}): pilot errors"
     );
-    out.laps
+    r.laps
 }
 
 fn network(manifest: &Manifest, v: &Variant) -> Box<dyn Pilot> {
@@ -88,7 +89,7 @@ fn fp32_drives_every_reference_circuit_close_to_the_expert() {
     for name in ["simple_circuit", "montmelo", "montreal", "nurburgring"] {
         for reverse in [false, true] {
             let spec = util::reference(name);
-            let camera = SimConfig::default().camera;
+            let camera = SimConfig::default().world.camera;
             let expert = lap(
                 &spec,
                 reverse,

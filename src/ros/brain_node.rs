@@ -1,11 +1,11 @@
 //! The brain as a ROS 2 node: camera and odometry in, Twist out, lap statistics recorded.
 //!
-//! A thin adapter around the core: subscriptions feed a [`Brain`] (latest frame wins, stall
-//! watchdog, the pipeline on its own thread), its commands go out on `cmd_vel`, odometry also
-//! feeds a [`LiveLap`] against the reference lap, timed by the node's ROS clock (simulated
-//! time from `/clock` under `use_sim_time`). rcl is spun on a blocking task; SIGINT and SIGTERM
-//! stop it, and the statistics are written when the run ends (lap completed, stuck, off the
-//! road) or, failing that, on shutdown.
+//! A thin adapter around the core: subscriptions feed a [`RealtimeBrain`] (latest frame wins,
+//! stall watchdog, the pipeline on its own thread), its commands go out on `cmd_vel`, odometry
+//! also feeds a [`LiveLap`] against the reference lap, timed by the node's ROS clock
+//! (simulated time from `/clock` under `use_sim_time`). rcl is spun on a blocking task; SIGINT
+//! and SIGTERM stop it, and the run record is written when the run ends (lap completed, stuck,
+//! off the road) or, failing that, on shutdown.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,55 +18,35 @@ use r2r::geometry_msgs::msg::Twist;
 use r2r::nav_msgs::msg::Odometry as OdometryMsg;
 use r2r::sensor_msgs::msg::Image;
 use r2r::QosProfile;
+use serde::Serialize;
 
 use super::params::{BrainParams, ParamError};
 use super::{convert, NodeError};
-use crate::brain::{Brain, BrainConfig, BrainTimings, Output};
-use crate::circuit::{Circuit, RoadGeometry};
-use crate::manifest::resolve_model;
-use crate::metrics::EndReason;
-use crate::pilot::{NetworkPilot, Pilot, PilotError, StageTimings};
-use crate::pipeline::Pipeline;
-use crate::report::live::LiveLap;
-use crate::sensor::{Frame, Odometry};
+use crate::base::clock::{Clock, WallClock};
+use crate::driving::brain::{BrainStats, Output, Reason};
+use crate::driving::pilot::{NetworkPilot, Pilot};
+use crate::driving::pipeline::Pipeline;
+use crate::driving::realtime::RealtimeBrain;
+use crate::evaluation::circuit::{Circuit, RoadGeometry};
+use crate::evaluation::laps::EndReason;
+use crate::evaluation::live::LiveLap;
+use crate::evaluation::record::{Producer, RunInfo, TimeSource, REAL_TIME};
+use crate::inference::manifest::resolve_model;
 
-/// Adds a fixed delay to every inference (parameter `extra_inference_ms`), so tests can make
-/// the brain slower than the camera.
-struct Delayed {
-    inner: NetworkPilot,
-    delay: Duration,
-}
-
-impl Pilot for Delayed {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn drive(
-        &mut self,
-        frame: &Frame,
-        odom: Option<&Odometry>,
-    ) -> Result<crate::control::Command, PilotError> {
-        std::thread::sleep(self.delay);
-        self.inner.drive(frame, odom)
-    }
-    fn stage_timings(&self) -> Option<StageTimings> {
-        self.inner.stage_timings()
-    }
-}
-
-/// Frame-to-command latency, for the summary topic (the brain keeps the pilot's timings).
+/// Frame-to-command latency on the brain's clock, for the summary topic.
 struct Latency(Histogram<u64>);
 
 impl Latency {
     fn new() -> Self {
+        // Three significant digits: a constant valid for hdrhistogram.
         Latency(Histogram::new(3).expect("histogram"))
     }
 
     /// Answers to frames only: a stall stop answers no frame.
-    fn record(&mut self, out: &Output) {
-        if out.reason == crate::brain::Reason::Frame {
-            let lat = out.received.elapsed().as_micros() as u64;
-            let _ = self.0.record(lat.max(1));
+    fn record(&mut self, out: &Output, now: f64) {
+        if out.reason == Reason::Frame {
+            let micros = ((now - out.received) * 1e6).max(1.0) as u64;
+            let _ = self.0.record(micros);
         }
     }
 
@@ -75,34 +55,26 @@ impl Latency {
     }
 }
 
-/// The summary topic's JSON; `processed_hz` is measured over the last period.
-fn summary(b: &BrainTimings, latency: &Latency, processed_hz: f64) -> serde_json::Value {
-    let c = b.counters;
-    serde_json::json!({
-        "frames_received": c.frames_received,
-        "frames_processed": c.frames_processed,
-        "frames_dropped": c.frames_dropped,
-        "stall_stops": c.stall_stops,
-        "pilot_errors": c.safety.pilot_errors,
-        "non_finite_commands": c.safety.non_finite_commands,
-        "processed_hz": processed_hz,
-        "brain_iteration_frequency_hz": b.step.frequency_hz,
-        "step_ms_p50": b.step.p50_ms,
-        "step_ms_p99": b.step.p99_ms,
-        "inference_ms_p50": b.stages.map(|s| s.inference.p50_ms),
-        "inference_ms_p99": b.stages.map(|s| s.inference.p99_ms),
-        "latency_ms_p50": latency.ms(0.5),
-        "latency_ms_p99": latency.ms(0.99),
-    })
+/// The summary topic's JSON: the brain's record keys, plus what only the node measures.
+#[derive(Serialize)]
+struct Summary {
+    #[serde(flatten)]
+    brain: BrainStats,
+    /// Frames processed per second over the last period.
+    processed_hz: f64,
+    /// Median frame-receipt-to-command latency, ms.
+    latency_ms_p50: f64,
+    /// 99th percentile of it, ms.
+    latency_ms_p99: f64,
 }
 
 /// The lap statistics of this node, when a reference lap is set.
 type Laps = Option<Arc<Mutex<LiveLap>>>;
 
-/// Writes the lap statistics once (a blocking file write and plot, off the async workers).
-fn write_stats(lap: &mut LiveLap, end: EndReason, brain: &Brain) {
-    let b = brain.timings();
-    match tokio::task::block_in_place(|| lap.write(end, &b)) {
+/// Writes the run record once (a blocking file write and plot, off the async workers).
+fn write_stats(lap: &mut LiveLap, end: EndReason, brain: &RealtimeBrain) {
+    let stats = brain.stats();
+    match tokio::task::block_in_place(|| lap.write(end, &stats)) {
         Ok(Some(dir)) => {
             tracing::info!(dir = %dir.display(), end = end.as_str(), "statistics written")
         }
@@ -118,6 +90,31 @@ fn ros_now(clock: &Mutex<r2r::Clock>) -> Option<f64> {
     (!now.is_zero()).then_some(now.as_secs_f64())
 }
 
+/// In test builds, `PILOTNET_TEST_INFERENCE_DELAY_MS` slows every inference down, so the
+/// ROS tests can make the brain slower than its camera.
+#[cfg(feature = "testing")]
+fn test_delay(pilot: Box<dyn Pilot>) -> Result<Box<dyn Pilot>, NodeError> {
+    const VAR: &str = "PILOTNET_TEST_INFERENCE_DELAY_MS";
+    let Ok(text) = std::env::var(VAR) else {
+        return Ok(pilot);
+    };
+    let ms: f64 = text
+        .parse()
+        .ok()
+        .filter(|ms: &f64| ms.is_finite() && *ms >= 0.0)
+        .ok_or_else(|| NodeError::Model(format!("{VAR}={text} is not a number of ms")))?;
+    tracing::warn!(ms, "test build: every inference is delayed");
+    let delay = Duration::from_secs_f64(ms / 1e3);
+    Ok(Box::new(crate::driving::pilot::testing::Delayed::new(
+        pilot, delay,
+    )))
+}
+
+#[cfg(not(feature = "testing"))]
+fn test_delay(pilot: Box<dyn Pilot>) -> Result<Box<dyn Pilot>, NodeError> {
+    Ok(pilot)
+}
+
 /// Runs the brain node until SIGINT/SIGTERM.
 pub fn run() -> Result<(), NodeError> {
     let (mut node, p, handler) = super::node_with_params::<BrainParams>("brain")?;
@@ -129,16 +126,8 @@ pub fn run() -> Result<(), NodeError> {
         resolve_model(Path::new(&settings.model)).map_err(|e| NodeError::Model(e.to_string()))?;
     let pilot = NetworkPilot::open(&model, &settings.backend)
         .map_err(|e| NodeError::Model(e.to_string()))?;
-    let pilot: Box<dyn Pilot> = if settings.extra_inference.is_zero() {
-        Box::new(pilot)
-    } else {
-        Box::new(Delayed {
-            inner: pilot,
-            delay: settings.extra_inference,
-        })
-    };
+    let pilot = test_delay(Box::new(pilot))?;
     let pilot_name = pilot.name().to_string();
-    let pipeline = Pipeline::new(pilot, settings.limits);
 
     let laps: Laps =
         if p.reference_lap.is_empty() {
@@ -146,17 +135,26 @@ pub fn run() -> Result<(), NodeError> {
         } else {
             let circuit = Circuit::load(&p.reference_lap, RoadGeometry::default(), p.reverse)
                 .map_err(|e| ParamError::Invalid {
-                    name: "reference_lap",
+                    name: "reference_lap".into(),
                     what: e.to_string(),
                 })?;
+            let info = RunInfo::new(
+                Producer::RosNode,
+                &circuit,
+                pilot.as_ref(),
+                settings.laps,
+                None,
+                REAL_TIME.into(),
+                if sim_time {
+                    TimeSource::RosSimTime
+                } else {
+                    TimeSource::RosSystemTime
+                },
+            );
             let dir = (!p.stats_dir.is_empty()).then(|| PathBuf::from(&p.stats_dir));
-            Some(Arc::new(Mutex::new(LiveLap::new(
-                circuit,
-                p.laps as u32,
-                &pilot_name,
-                dir,
-            ))))
+            Some(Arc::new(Mutex::new(LiveLap::new(circuit, info, dir))))
         };
+    let pipeline = Pipeline::new(pilot, settings.limits);
 
     let cmd_pub = node.create_publisher::<Twist>(
         &p.topics.cmd_vel,
@@ -179,18 +177,20 @@ pub fn run() -> Result<(), NodeError> {
 
     let latency = Arc::new(Mutex::new(Latency::new()));
     let t = latency.clone();
-    let brain = Arc::new(Brain::spawn(
+    let wall = WallClock::new();
+    let brain = Arc::new(RealtimeBrain::spawn(
         pipeline,
-        BrainConfig {
-            stall_timeout: settings.stall_timeout,
-        },
+        settings.stall_timeout,
+        wall,
         move |out| {
             if let Err(e) = cmd_pub.publish(&convert::twist(out.cmd)) {
                 tracing::warn!(error = %e, "cannot publish the command");
             }
-            t.lock().expect("latency").record(&out);
+            t.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .record(&out, wall.now());
         },
-    ));
+    )?);
     tracing::info!(model = %model.display(), pilot = %pilot_name, camera = %p.topics.camera,
         cmd_vel = %p.topics.cmd_vel, use_sim_time = sim_time, "brain node running");
 
@@ -247,7 +247,7 @@ pub fn run() -> Result<(), NodeError> {
                     continue;
                 };
                 odom.stamp = now;
-                let mut lap = l.lock().expect("laps");
+                let mut lap = l.lock().unwrap_or_else(|p| p.into_inner());
                 if let Some(end) = lap.record(&odom, Instant::now()) {
                     write_stats(&mut lap, end, &b);
                 }
@@ -261,12 +261,21 @@ pub fn run() -> Result<(), NodeError> {
                 if summary_timer.tick().await.is_err() {
                     break;
                 }
-                let timings = b.timings();
-                let processed = timings.counters.frames_processed;
+                let stats = b.stats();
+                let processed = stats.counters.frames_processed;
                 let hz = (processed - last.1) as f64 / last.0.elapsed().as_secs_f64().max(1e-9);
                 last = (Instant::now(), processed);
+                let summary = {
+                    let latency = t.lock().unwrap_or_else(|p| p.into_inner());
+                    Summary {
+                        brain: stats,
+                        processed_hz: hz,
+                        latency_ms_p50: latency.ms(0.5),
+                        latency_ms_p99: latency.ms(0.99),
+                    }
+                };
                 let msg = r2r::std_msgs::msg::String {
-                    data: summary(&timings, &t.lock().expect("latency"), hz).to_string(),
+                    data: serde_json::to_string(&summary).unwrap_or_default(),
                 };
                 if let Err(e) = summary_pub.publish(&msg) {
                     tracing::warn!(error = %e, "cannot publish the summary");
@@ -279,7 +288,8 @@ pub fn run() -> Result<(), NodeError> {
         running.store(false, Ordering::Relaxed);
         let _ = spin.await;
         if let Some(l) = &laps {
-            write_stats(&mut l.lock().expect("laps"), EndReason::Shutdown, &brain);
+            let mut lap = l.lock().unwrap_or_else(|p| p.into_inner());
+            write_stats(&mut lap, EndReason::Shutdown, &brain);
         }
     });
     Ok(())

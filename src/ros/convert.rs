@@ -7,9 +7,9 @@ use r2r::geometry_msgs::msg::{Twist, Vector3};
 use r2r::nav_msgs::msg::Odometry as OdometryMsg;
 use r2r::sensor_msgs::msg::Image;
 
-use crate::control::Command;
-use crate::geometry::{Pose2, Vec2};
-use crate::sensor::{Encoding, Frame, FrameError, Odometry};
+use crate::base::control::Command;
+use crate::base::geometry::{Pose2, Vec2};
+use crate::base::sensor::{Encoding, Frame, FrameError, Odometry};
 
 /// Seconds of a ROS time stamp.
 pub fn seconds(t: &Time) -> f64 {

@@ -1,14 +1,15 @@
 //! The ROS 2 adapter (cargo feature `ros2`, r2r): the brain node and the simulator node.
 //!
-//! Everything here converts and wires; the driving, safety and statistics live in the core
-//! ([`crate::brain`], [`crate::pipeline`], [`crate::metrics`]) and are the same as in the
-//! embedded simulator. This file holds what both nodes do alike: their errors, starting a node
-//! with checked parameters, spinning rcl, and waiting for the signal to stop.
+//! Everything here converts and wires; the driving, safety, simulation and statistics live in
+//! the layers below ([`crate::driving`], [`crate::sim`], [`crate::evaluation`]) and are the
+//! same as in `pilotnet-brain sim`. This file holds what both nodes do alike: their errors,
+//! starting a node with checked parameters, spinning rcl, and waiting for the signal to stop.
 
 pub mod brain_node;
 pub mod convert;
 pub mod params;
 pub mod sim_node;
+pub mod topics;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -1,7 +1,10 @@
-//! The brain node's ROS parameters: declared with r2r's `RosParams` derive (so `ros2 param`
-//! lists, gets and sets them), loaded from `--ros-args --params-file config/brain.yaml` and
-//! `-p name:=value`, and validated into the core's settings before anything starts.
-//! Unknown parameter names and values out of range are startup errors naming the parameter.
+//! Both nodes' ROS parameters: declared with r2r's `RosParams` derive (so `ros2 param` lists,
+//! gets and sets them), loaded from `--ros-args --params-file config/*.yaml` and
+//! `-p name:=value`, and turned into the core's settings structs before anything starts.
+//!
+//! The defaults are the core's defaults and the ranges are the core's validation: this file
+//! only says how ROS spells each setting (`limits.v_max` for the limits' `v_max`). Unknown
+//! names and values out of range are startup errors naming the parameter.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,8 +12,12 @@ use std::time::Duration;
 use r2r::RosParams;
 use thiserror::Error;
 
-use crate::backend::{BackendConfig, BackendKind, Device};
-use crate::control::CommandLimits;
+use super::topics;
+use crate::base::control::CommandLimits;
+use crate::base::settings::{positive, within, InvalidSetting};
+use crate::driving::brain::BrainConfig;
+use crate::inference::backend::{BackendConfig, BackendKind, Device};
+use crate::sim::world::WorldConfig;
 
 /// A parameter problem, found at startup.
 #[derive(Debug, Error)]
@@ -27,7 +34,7 @@ pub enum ParamError {
     #[error("parameter '{name}': {what}")]
     Invalid {
         /// The parameter.
-        name: &'static str,
+        name: String,
         /// What is wrong.
         what: String,
     },
@@ -41,7 +48,31 @@ pub enum ParamError {
     },
 }
 
-/// Topic names (remappable the ROS way, `-r old:=new`, as well).
+fn invalid(name: impl Into<String>, what: impl Into<String>) -> ParamError {
+    ParamError::Invalid {
+        name: name.into(),
+        what: what.into(),
+    }
+}
+
+/// A core setting error as the parameter `prefix` + its name.
+fn param(prefix: &'static str) -> impl Fn(InvalidSetting) -> ParamError {
+    move |e| invalid(format!("{prefix}{}", e.name), e.problem)
+}
+
+/// A non-negative integer parameter as a count (its range is the core's to check).
+fn count(name: &'static str, value: i64) -> Result<usize, ParamError> {
+    usize::try_from(value).map_err(|_| invalid(name, format!("{value} must not be negative")))
+}
+
+fn topic(name: &'static str, value: &str) -> Result<(), ParamError> {
+    if value.is_empty() || value.contains(char::is_whitespace) {
+        return Err(invalid(name, format!("'{value}' is not a topic name")));
+    }
+    Ok(())
+}
+
+/// The brain node's topic names (remappable the ROS way, `-r old:=new`, as well).
 #[derive(RosParams, Debug, Clone, PartialEq)]
 pub struct Topics {
     /// Camera images (sensor_msgs/Image).
@@ -71,9 +102,9 @@ pub struct Limits {
     pub v_max: f64,
     /// Highest yaw-rate magnitude, rad/s.
     pub w_max: f64,
-    /// Highest rate of change of v, m/s² (0: none).
+    /// Highest rate of change of v, m/s² (0: no limit).
     pub dv_max: f64,
-    /// Highest rate of change of w, rad/s² (0: none).
+    /// Highest rate of change of w, rad/s² (0: no limit).
     pub dw_max: f64,
 }
 
@@ -86,7 +117,7 @@ pub struct BrainParams {
     pub backend: String,
     /// `cpu`, `cuda[:N]` or `tensorrt[:N]`.
     pub device: String,
-    /// Intra-op threads of the engine.
+    /// Intra-op threads of the engine (1 to 256).
     pub threads: i64,
     /// Topic names.
     pub topics: Topics,
@@ -106,23 +137,22 @@ pub struct BrainParams {
     pub stats_dir: String,
     /// Period of the summary topic, s.
     pub summary_period_s: f64,
-    /// Added to every inference, ms (tests of the drop policy; 0 in use).
-    pub extra_inference_ms: f64,
 }
 
 impl Default for BrainParams {
     fn default() -> Self {
         let limits = CommandLimits::default();
+        let backend = BackendConfig::default();
         BrainParams {
             model: "fp32".into(),
             backend: String::new(),
-            device: "cpu".into(),
-            threads: 1,
+            device: backend.device.to_string(),
+            threads: backend.threads as i64,
             topics: Topics {
-                camera: "/F1ROS/cameraL/image_raw".into(),
-                odometry: "/F1ROS/odom".into(),
-                cmd_vel: "/F1ROS/cmd_vel".into(),
-                summary: "/brain/summary".into(),
+                camera: topics::CAMERA.into(),
+                odometry: topics::ODOMETRY.into(),
+                cmd_vel: topics::CMD_VEL.into(),
+                summary: topics::SUMMARY.into(),
             },
             qos: Qos {
                 camera_depth: 1,
@@ -131,21 +161,20 @@ impl Default for BrainParams {
             limits: Limits {
                 v_max: limits.v_max,
                 w_max: limits.w_max,
-                dv_max: 0.0,
-                dw_max: 0.0,
+                dv_max: limits.dv_max,
+                dw_max: limits.dw_max,
             },
-            stall_timeout_ms: 250.0,
+            stall_timeout_ms: BrainConfig::default().stall_timeout.as_secs_f64() * 1e3,
             reference_lap: String::new(),
             reverse: false,
             laps: 1,
             stats_dir: String::new(),
             summary_period_s: 1.0,
-            extra_inference_ms: 0.0,
         }
     }
 }
 
-/// Validated settings the node runs with.
+/// The settings the brain node runs with, checked.
 #[derive(Debug, Clone)]
 pub struct BrainSettings {
     /// Model name or path, as given.
@@ -156,26 +185,10 @@ pub struct BrainSettings {
     pub limits: CommandLimits,
     /// Stall timeout.
     pub stall_timeout: Duration,
+    /// Laps of the reference lap to record.
+    pub laps: u32,
     /// Summary period.
     pub summary_period: Duration,
-    /// Artificial extra inference time.
-    pub extra_inference: Duration,
-}
-
-fn invalid(name: &'static str, what: impl Into<String>) -> ParamError {
-    ParamError::Invalid {
-        name,
-        what: what.into(),
-    }
-}
-
-/// `v` if it is a positive finite number, else an error naming the parameter.
-pub(crate) fn positive(name: &'static str, v: f64) -> Result<f64, ParamError> {
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(invalid(name, format!("{v} must be a positive number")))
-    }
 }
 
 impl BrainParams {
@@ -187,86 +200,139 @@ impl BrainParams {
                 "empty: name a shipped variant or a model file",
             ));
         }
-        let kind = match self.backend.as_str() {
-            "" => None,
-            "ort" => Some(BackendKind::Ort),
-            "tch" => Some(BackendKind::Tch),
-            other => {
-                return Err(invalid(
-                    "backend",
-                    format!("'{other}' is not ort, tch or empty"),
-                ))
-            }
-        };
+        let kind =
+            match self.backend.as_str() {
+                "" => None,
+                name => Some(name.parse::<BackendKind>().map_err(|e| {
+                    invalid("backend", format!("{e}; empty picks the model's format"))
+                })?),
+            };
         let device: Device = self
             .device
             .parse()
             .map_err(|e: String| invalid("device", e))?;
-        if !(1..=256).contains(&self.threads) {
-            return Err(invalid(
-                "threads",
-                format!("{} is not in 1..=256", self.threads),
-            ));
-        }
-        if !(1..=100).contains(&self.qos.camera_depth) {
-            return Err(invalid(
-                "qos.camera_depth",
-                format!("{} is not in 1..=100", self.qos.camera_depth),
-            ));
-        }
-        for (name, topic) in [
-            ("topics.camera", &self.topics.camera),
-            ("topics.odometry", &self.topics.odometry),
-            ("topics.cmd_vel", &self.topics.cmd_vel),
-            ("topics.summary", &self.topics.summary),
-        ] {
-            if topic.is_empty() || topic.contains(char::is_whitespace) {
-                return Err(invalid(name, format!("'{topic}' is not a topic name")));
-            }
-        }
-        let rate = |name, v: f64| -> Result<f64, ParamError> {
-            if v == 0.0 {
-                Ok(f64::INFINITY)
-            } else {
-                positive(name, v)
-            }
+        let backend = BackendConfig {
+            kind,
+            device,
+            threads: count("threads", self.threads)?,
+            ..BackendConfig::default()
         };
+        backend.validate().map_err(param(""))?;
+        within("camera_depth", self.qos.camera_depth, 1, 100).map_err(param("qos."))?;
+        topic("topics.camera", &self.topics.camera)?;
+        topic("topics.odometry", &self.topics.odometry)?;
+        topic("topics.cmd_vel", &self.topics.cmd_vel)?;
+        topic("topics.summary", &self.topics.summary)?;
         let limits = CommandLimits {
-            v_max: positive("limits.v_max", self.limits.v_max)?,
-            w_max: positive("limits.w_max", self.limits.w_max)?,
-            dv_max: rate("limits.dv_max", self.limits.dv_max)?,
-            dw_max: rate("limits.dw_max", self.limits.dw_max)?,
+            v_max: self.limits.v_max,
+            w_max: self.limits.w_max,
+            dv_max: self.limits.dv_max,
+            dw_max: self.limits.dw_max,
             ..CommandLimits::default()
         };
-        limits
-            .validate()
-            .map_err(|e| invalid("limits", e.to_string()))?;
-        if self.laps < 1 {
-            return Err(invalid("laps", format!("{} must be at least 1", self.laps)));
+        limits.validate().map_err(param("limits."))?;
+        let stall_timeout =
+            BrainConfig::stall_timeout_from_ms(self.stall_timeout_ms).map_err(param(""))?;
+        BrainConfig {
+            stall_timeout,
+            ..BrainConfig::default()
         }
-        if !(self.extra_inference_ms.is_finite() && self.extra_inference_ms >= 0.0) {
-            return Err(invalid(
-                "extra_inference_ms",
-                format!("{} must be ≥ 0", self.extra_inference_ms),
-            ));
-        }
+        .validate()
+        .map_err(param(""))?;
+        let laps = within("laps", self.laps, 1, 1_000_000).map_err(param(""))?;
+        let period = positive("summary_period_s", self.summary_period_s).map_err(param(""))?;
+        let summary_period = Duration::try_from_secs_f64(period)
+            .map_err(|_| invalid("summary_period_s", format!("{period} is too long")))?;
         Ok(BrainSettings {
             model: self.model.clone(),
-            backend: BackendConfig {
-                kind,
-                device,
-                threads: self.threads as usize,
-                ..BackendConfig::default()
-            },
+            backend,
             limits,
-            stall_timeout: Duration::from_secs_f64(
-                positive("stall_timeout_ms", self.stall_timeout_ms)? / 1e3,
-            ),
-            summary_period: Duration::from_secs_f64(positive(
-                "summary_period_s",
-                self.summary_period_s,
-            )?),
-            extra_inference: Duration::from_secs_f64(self.extra_inference_ms / 1e3),
+            stall_timeout,
+            laps: laps as u32,
+            summary_period,
+        })
+    }
+}
+
+/// The simulator node's topic names.
+#[derive(RosParams, Debug, Clone, PartialEq)]
+pub struct SimTopics {
+    /// Camera images out.
+    pub camera: String,
+    /// Odometry out.
+    pub odometry: String,
+    /// Velocity commands in.
+    pub cmd_vel: String,
+}
+
+/// Every parameter of the simulator node.
+#[derive(RosParams, Debug, Clone, PartialEq)]
+pub struct SimNodeParams {
+    /// Built-in circuit name or CSV path.
+    pub circuit: String,
+    /// Drive it the other way round.
+    pub reverse: bool,
+    /// Camera rate, Hz.
+    pub camera_hz: f64,
+    /// Odometry rate, Hz.
+    pub odometry_hz: f64,
+    /// Physics step, s.
+    pub physics_dt: f64,
+    /// Simulated seconds per wall second.
+    pub real_time_factor: f64,
+    /// Publish /clock.
+    pub publish_clock: bool,
+    /// Topic names.
+    pub topics: SimTopics,
+}
+
+impl Default for SimNodeParams {
+    fn default() -> Self {
+        let world = WorldConfig::default();
+        SimNodeParams {
+            circuit: "lakeside".into(),
+            reverse: false,
+            camera_hz: world.camera.rate_hz,
+            odometry_hz: world.odometry_hz,
+            physics_dt: world.physics_dt,
+            real_time_factor: 1.0,
+            publish_clock: true,
+            topics: SimTopics {
+                camera: topics::CAMERA.into(),
+                odometry: topics::ODOMETRY.into(),
+                cmd_vel: topics::CMD_VEL.into(),
+            },
+        }
+    }
+}
+
+/// The settings the simulator node runs with, checked.
+#[derive(Debug, Clone)]
+pub struct SimNodeSettings {
+    /// The world.
+    pub world: WorldConfig,
+    /// Simulated seconds per wall second.
+    pub real_time_factor: f64,
+}
+
+impl SimNodeParams {
+    /// Checks every value and builds the core's settings.
+    pub fn validate(&self) -> Result<SimNodeSettings, ParamError> {
+        let mut world = WorldConfig {
+            physics_dt: self.physics_dt,
+            odometry_hz: self.odometry_hz,
+            ..WorldConfig::default()
+        };
+        world.camera.rate_hz = self.camera_hz;
+        world.validate().map_err(param(""))?;
+        let real_time_factor =
+            within("real_time_factor", self.real_time_factor, 1e-3, 1e3).map_err(param(""))?;
+        topic("topics.camera", &self.topics.camera)?;
+        topic("topics.odometry", &self.topics.odometry)?;
+        topic("topics.cmd_vel", &self.topics.cmd_vel)?;
+        Ok(SimNodeSettings {
+            world,
+            real_time_factor,
         })
     }
 }
@@ -317,4 +383,268 @@ pub fn reject_unknown<P: RosParams>(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use r2r::indexmap::IndexMap;
+    use r2r::ParameterValue;
+
+    /// Every parameter of `P` with its default value, by its dotted name.
+    fn defaults<P: RosParams + Default>() -> IndexMap<String, ParameterValue> {
+        let mut map = IndexMap::new();
+        P::default()
+            .register_parameters("", None, &mut map)
+            .expect("parameters register");
+        map.into_iter().map(|(k, p)| (k, p.value)).collect()
+    }
+
+    /// The leaves of `node`'s `ros__parameters` in a params file, by dotted name.
+    fn params_file(file: &str, node: &str) -> IndexMap<String, serde_yaml::Value> {
+        fn walk(
+            prefix: &str,
+            v: &serde_yaml::Value,
+            out: &mut IndexMap<String, serde_yaml::Value>,
+        ) {
+            match v {
+                serde_yaml::Value::Mapping(m) => {
+                    for (k, v) in m {
+                        let k = k.as_str().expect("string keys");
+                        let name = if prefix.is_empty() {
+                            k.to_string()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        walk(&name, v, out);
+                    }
+                }
+                leaf => {
+                    out.insert(prefix.to_string(), leaf.clone());
+                }
+            }
+        }
+        let path = format!("{}/config/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("params file");
+        let yaml: serde_yaml::Value = serde_yaml::from_str(&text).expect("YAML");
+        let mut out = IndexMap::new();
+        walk("", &yaml[node]["ros__parameters"], &mut out);
+        out
+    }
+
+    /// The file holds every parameter, nothing else, each at its default and of its type (a
+    /// float written without a decimal point would be an integer to ROS).
+    fn assert_file_holds_the_defaults<P: RosParams + Default>(file: &str, node: &str) {
+        let defaults = defaults::<P>();
+        let file_values = params_file(file, node);
+        let names = |m: Vec<&String>| m.into_iter().cloned().collect::<Vec<_>>();
+        let (mut a, mut b) = (
+            names(defaults.keys().collect()),
+            names(file_values.keys().collect()),
+        );
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{file}: parameter names");
+        for (name, value) in &defaults {
+            let y = &file_values[name];
+            let same = match value {
+                ParameterValue::Bool(v) => y.as_bool() == Some(*v),
+                ParameterValue::Integer(v) => y.is_i64() && y.as_i64() == Some(*v),
+                ParameterValue::Double(v) => y.is_f64() && y.as_f64() == Some(*v),
+                ParameterValue::String(v) => y.as_str() == Some(v.as_str()),
+                other => panic!("{name}: unexpected parameter type {other:?}"),
+            };
+            assert!(same, "{file}: {name} is {y:?}, the default is {value:?}");
+        }
+    }
+
+    #[test]
+    fn the_params_files_hold_exactly_the_defaults() {
+        assert_file_holds_the_defaults::<BrainParams>("brain.yaml", "brain");
+        assert_file_holds_the_defaults::<SimNodeParams>("sim.yaml", "sim");
+    }
+
+    #[test]
+    fn the_defaults_are_valid_and_are_the_cores() {
+        let s = BrainParams::default().validate().unwrap();
+        assert_eq!(s.backend, BackendConfig::default());
+        assert_eq!(s.limits, CommandLimits::default());
+        assert_eq!(s.stall_timeout, BrainConfig::default().stall_timeout);
+        let sim = SimNodeParams::default().validate().unwrap();
+        assert_eq!(sim.world, WorldConfig::default());
+    }
+
+    /// Each wrong value is refused naming its parameter, with the core's reason.
+    #[test]
+    fn out_of_range_values_name_the_parameter() {
+        let cases: Vec<(BrainParams, &str, &str)> = vec![
+            (
+                BrainParams {
+                    threads: 100_000,
+                    ..Default::default()
+                },
+                "threads",
+                "not in [1, 256]",
+            ),
+            (
+                BrainParams {
+                    threads: -2,
+                    ..Default::default()
+                },
+                "threads",
+                "must not be negative",
+            ),
+            (
+                BrainParams {
+                    backend: "onnx".into(),
+                    ..Default::default()
+                },
+                "backend",
+                "unknown backend 'onnx'",
+            ),
+            (
+                BrainParams {
+                    device: "npu".into(),
+                    ..Default::default()
+                },
+                "device",
+                "npu",
+            ),
+            (
+                BrainParams {
+                    model: " ".into(),
+                    ..Default::default()
+                },
+                "model",
+                "empty",
+            ),
+            (
+                BrainParams {
+                    laps: 0,
+                    ..Default::default()
+                },
+                "laps",
+                "0 is not in",
+            ),
+            (
+                BrainParams {
+                    stall_timeout_ms: 0.0,
+                    ..Default::default()
+                },
+                "stall_timeout_ms",
+                "positive",
+            ),
+            (
+                BrainParams {
+                    summary_period_s: f64::NAN,
+                    ..Default::default()
+                },
+                "summary_period_s",
+                "positive",
+            ),
+            (
+                BrainParams {
+                    qos: Qos {
+                        camera_depth: 0,
+                        camera_reliable: false,
+                    },
+                    ..Default::default()
+                },
+                "qos.camera_depth",
+                "0 is not in",
+            ),
+            (
+                BrainParams {
+                    topics: Topics {
+                        camera: "a b".into(),
+                        ..BrainParams::default().topics
+                    },
+                    ..Default::default()
+                },
+                "topics.camera",
+                "not a topic name",
+            ),
+            (
+                BrainParams {
+                    limits: Limits {
+                        v_max: -1.0,
+                        ..BrainParams::default().limits
+                    },
+                    ..Default::default()
+                },
+                "limits.v_max",
+                "-1 is not in",
+            ),
+            (
+                BrainParams {
+                    limits: Limits {
+                        dw_max: -1.0,
+                        ..BrainParams::default().limits
+                    },
+                    ..Default::default()
+                },
+                "limits.dw_max",
+                "-1 is not in",
+            ),
+        ];
+        for (params, name, what) in cases {
+            let e = params.validate().unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("parameter '{name}': ")),
+                "{name}: {e}"
+            );
+            assert!(e.contains(what), "{name}: {e}");
+        }
+        let sim_cases: Vec<(SimNodeParams, &str)> = vec![
+            (
+                SimNodeParams {
+                    physics_dt: 0.5,
+                    ..Default::default()
+                },
+                "physics_dt",
+            ),
+            (
+                SimNodeParams {
+                    camera_hz: 0.0,
+                    ..Default::default()
+                },
+                "camera_hz",
+            ),
+            (
+                SimNodeParams {
+                    odometry_hz: -1.0,
+                    ..Default::default()
+                },
+                "odometry_hz",
+            ),
+            (
+                SimNodeParams {
+                    real_time_factor: 0.0,
+                    ..Default::default()
+                },
+                "real_time_factor",
+            ),
+        ];
+        for (params, name) in sim_cases {
+            let e = params.validate().unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("parameter '{name}': ")),
+                "{name}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_rate_limits_mean_none_everywhere() {
+        let s = BrainParams::default().validate().unwrap();
+        assert_eq!(s.limits.dv_max, CommandLimits::NO_RATE_LIMIT);
+        let limited = BrainParams {
+            limits: Limits {
+                dv_max: 1.5,
+                ..BrainParams::default().limits
+            },
+            ..Default::default()
+        };
+        assert_eq!(limited.validate().unwrap().limits.dv_max, 1.5);
+    }
 }

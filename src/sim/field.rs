@@ -5,7 +5,7 @@
 //! outside (−) of the closed loop, so it flips only across the line itself and interpolation
 //! never invents a line where two parts of the circuit pass close to each other.
 
-use crate::geometry::{closest_on_segment, ClosedPolyline, Vec2};
+use crate::base::geometry::{closest_on_segment, ClosedPolyline, Vec2};
 
 /// Signed distances to a closed line, sampled on grid nodes and clamped to `±band`.
 #[derive(Debug, Clone)]

@@ -1,13 +1,13 @@
-//! The embedded circuit simulator: camera renderer, vehicle model, odometry and the loop that
-//! runs them against a [`crate::pipeline::Pipeline`] in simulated time.
+//! The embedded circuit simulator: the world (vehicle, camera renderer, odometry, one schedule
+//! in simulated time) and the simulated run that drives it with the brain.
 //!
 //! It stands in for Gazebo so that a lap can be driven and measured on any machine — no ROS,
-//! no GPU — through exactly the pipeline the ROS node uses.
+//! no GPU — through exactly the brain and pipeline the ROS node runs.
 
-pub mod camera;
 mod field;
 pub mod render;
 mod runner;
 pub mod vehicle;
+pub mod world;
 
-pub use runner::{run, Latency, RunOutcome, SimConfig, SimError};
+pub use runner::{run, SimConfig, SimError, SimRun};

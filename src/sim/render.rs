@@ -3,15 +3,16 @@
 //! lighting, sensor noise and ground texture for data augmentation.
 //!
 //! Per pixel it does one pose transform, one bilinear lookup in the circuit's
-//! [`DistanceField`] and a box-filtered coverage of each painted band, so lines stay
+//! `DistanceField` and a box-filtered coverage of each painted band, so lines stay
 //! anti-aliased at any distance. Ray/ground intersections are precomputed once per camera.
 
 use serde::{Deserialize, Serialize};
 
-use crate::circuit::{Circuit, RoadGeometry};
-use crate::geometry::Pose2;
-use crate::sensor::{Encoding, Frame};
-use crate::sim::camera::{CameraConfig, CameraModel};
+use crate::base::camera::{CameraConfig, CameraModel};
+use crate::base::geometry::Pose2;
+use crate::base::sensor::{Encoding, Frame};
+use crate::base::settings::{within, InvalidSetting};
+use crate::evaluation::circuit::{Circuit, RoadGeometry};
 use crate::sim::field::DistanceField;
 
 /// Grid spacing of the distance field, metres.
@@ -47,23 +48,17 @@ impl Default for Appearance {
 }
 
 impl Appearance {
-    /// Checks ranges; returns a sentence on what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
-        if !(0.05..=4.0).contains(&self.brightness) {
-            return Err(format!(
-                "brightness {} is outside [0.05, 4]",
-                self.brightness
-            ));
-        }
+    /// Checks ranges; the error names the setting.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        within("brightness", self.brightness, 0.05, 4.0)?;
         if self.tint.iter().any(|t| !(0.2..=3.0).contains(t)) {
-            return Err(format!("tint {:?} has a gain outside [0.2, 3]", self.tint));
-        }
-        if !(0.0..=128.0).contains(&self.noise) || !(0.0..=128.0).contains(&self.texture) {
-            return Err(format!(
-                "noise {} / texture {} must lie in [0, 128]",
-                self.noise, self.texture
+            return Err(InvalidSetting::new(
+                "tint",
+                format!("{:?} has a gain outside [0.2, 3]", self.tint),
             ));
         }
+        within("noise", self.noise, 0.0, 128.0)?;
+        within("texture", self.texture, 0.0, 128.0)?;
         Ok(())
     }
 }
@@ -242,7 +237,7 @@ impl Renderer {
                 continue;
             }
             // World position of column 0 and the step per column, then in grid units.
-            let start = pose.to_world(crate::geometry::Vec2::new(
+            let start = pose.to_world(crate::base::geometry::Vec2::new(
                 geo.forward as f64,
                 geo.left0 as f64,
             ));
@@ -413,7 +408,7 @@ fn hash32(mut x: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::Vec2;
+    use crate::base::geometry::Vec2;
 
     /// A long oval whose start is the middle of a 200 m straight along +x.
     fn straight_circuit() -> Circuit {

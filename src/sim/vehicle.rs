@@ -5,9 +5,9 @@
 //! `linear.x` and yaw rate `angular.z` — with no dynamics, so a command takes effect at once and
 //! holds until the next. Each physics step integrates that motion exactly (an arc of a circle).
 
-use crate::control::Command;
-use crate::geometry::{wrap_angle, Pose2, Vec2};
-use crate::sensor::Odometry;
+use crate::base::control::Command;
+use crate::base::geometry::{wrap_angle, Pose2, Vec2};
+use crate::base::sensor::Odometry;
 
 /// The car's state.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# ROS 2 integration tests (issue #5): builds the `ros2` feature against ROS 2 Jazzy (the PyPI
-# wheels of scripts/setup-ros.sh here; a sourced /opt/ros/jazzy works the same) and runs
+# ROS 2 tests: builds the `ros2` feature against ROS 2 Jazzy (the PyPI wheels of
+# scripts/setup-ros.sh here; a sourced /opt/ros/jazzy works the same), runs the ROS adapter's
+# unit tests (parameters: the params files hold the defaults, bad values are named), then
 # tests/ros/test_ros.py, whose rclpy nodes are the independent peers, inside a private network
-# namespace with only loopback, so no DDS traffic leaves this machine.
+# namespace with only loopback, so no DDS traffic leaves this machine. The binary is built with
+# the `testing` feature, whose test pilot lets a test slow the brain down.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -13,7 +15,8 @@ if [[ "${1:-}" != "--in-netns" ]]; then
     fi
     # shellcheck disable=SC1091
     [[ -n "${ROS_DISTRO:-}" ]] || source .venv-ros/env.sh
-    cargo build --release --locked --features ros2
+    cargo build --release --locked --features ros2,testing
+    cargo test --release --locked --features ros2,testing --lib ros::
     # The launch files need ROS's launch package, which has no wheel: they are only compiled.
     python3 -m py_compile launch/*.launch.py
     exec unshare -n bash -c 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$0" --in-netns' "$0"

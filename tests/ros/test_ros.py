@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import rclpy
+import yaml
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
@@ -31,12 +32,15 @@ from std_msgs.msg import String
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / "target" / "release" / "pilotnet-brain"
 REFERENCE = ROOT.parent / "shared" / "circuits" / "simple_circuit.csv"
-CAMERA, ODOM, CMD, SUMMARY = "/F1ROS/cameraL/image_raw", "/F1ROS/odom", "/F1ROS/cmd_vel", "/brain/summary"
+BRAIN_PARAMS = ROOT / "config" / "brain.yaml"
+# The topic names are the brain's defaults, as its params file holds them.
+_TOPICS = yaml.safe_load(BRAIN_PARAMS.read_text())["brain"]["ros__parameters"]["topics"]
+CAMERA, ODOM, CMD, SUMMARY = (_TOPICS[k] for k in ("camera", "odometry", "cmd_vel", "summary"))
 
 
-def start(*args: str) -> subprocess.Popen:
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen([str(BINARY), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, env={**os.environ, **(env or {})})
 
 
 def stop(p: subprocess.Popen) -> str:
@@ -127,7 +131,8 @@ def latencies(node: Peer) -> np.ndarray:
 
 
 def test_every_frame_gets_a_command(node: Peer) -> None:
-    brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", "summary_period_s:=0.5")
+    """With the shipped params file: every value in it is accepted, and every frame answered."""
+    brain = start("node", "--ros-args", "--params-file", str(BRAIN_PARAMS), "-p", "summary_period_s:=0.5")
     try:
         stream(node, 10.0)
         n, got = len(node.sent), len(node.twists)
@@ -141,8 +146,9 @@ def test_every_frame_gets_a_command(node: Peer) -> None:
 
 
 def test_slow_inference_drops_frames_and_keeps_latency_bounded(node: Peer) -> None:
-    brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", "extra_inference_ms:=70.0",
-                  "-p", "summary_period_s:=0.5")
+    # The test build's pilot delay (feature `testing`), not a parameter of the node.
+    brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", "summary_period_s:=0.5",
+                  env={"PILOTNET_TEST_INFERENCE_DELAY_MS": "70"})
     try:
         node.summaries.clear(); node.twists.clear()
         stream(node, 8.0)
@@ -253,8 +259,12 @@ def test_sim_node_and_brain_complete_a_lap_in_simulated_time(node: Peer) -> None
         print(f"sim-node + brain over ROS 2 (use_sim_time): {s['end_reason']}, lap {s['lap_seconds']:.1f} s "
               f"simulated in {s['wall_seconds']:.1f} s wall, real-time factor {s['real_time_factor']:.2f} "
               f"(peer, from /clock: {peer_rtf:.2f}), MAE {s['position_deviation_mae_m']:.4f} m, "
-              f"{s['frames']} frames, {s['frames_dropped']} dropped, inference p50 {s['inference_ms_p50']:.3f} ms")
+              f"{s['frames_received']} frames received, {s['frames_dropped']} dropped, "
+              f"inference p50 {s['inference_ms_p50']:.3f} ms")
         assert s["lap_completed"], s
+        # What ran, as the node states it: it cannot know the camera's rate, and says so.
+        assert (s["producer"], s["time_source"], s["latency"]) == ("ros_node", "ros_sim_time", "real_time"), s
+        assert s["camera_hz"] is None and s["backend"] == "ort" and s["device"] == "cpu", s
         assert s["inference_ms_p50"] is not None and s["inference_ms_p50"] > 0, s
         # Simulated time, not wall time: the simulator runs ahead of the wall clock.
         assert peer_rtf > 1.3, peer_rtf
@@ -321,14 +331,16 @@ def test_bad_parameters_are_startup_errors() -> None:
         ("node", ["--params-file", str(d / "not_ros.yaml")], "Cannot have a value before ros__parameters"),
         ("node", ["--params-file", str(d / "typo.yaml")], "unknown parameter 'modell'"),
         ("node", ["--params-file", str(d / "type.yaml")], "threads"),
-        ("node", ["--params-file", str(d / "range.yaml")], "parameter 'limits.v_max': -1 must be a positive number"),
+        ("node", ["--params-file", str(d / "range.yaml")], "parameter 'limits.v_max': -1 is not in [0, 100]"),
         ("node", ["-p", "modell:=fp32"], "unknown parameter 'modell'"),
         ("node", ["-p", "threads"], "Couldn't parse parameter override rule"),
-        ("node", ["-p", "backend:=onnx"], "parameter 'backend': 'onnx' is not ort, tch or empty"),
+        ("node", ["-p", "backend:=onnx"], "parameter 'backend': unknown backend 'onnx' (expected ort or tch)"),
+        ("node", ["-p", "threads:=100000"], "parameter 'threads': 100000 is not in [1, 256]"),
         ("node", ["-p", "model:=no_such_variant"], "no_such_variant"),
         ("node", ["-p", "reference_lap:=/no/such/lap.csv"], "parameter 'reference_lap'"),
         ("sim-node", ["-p", "circut:=lakeside"], "unknown parameter 'circut'"),
-        ("sim-node", ["-p", "real_time_factor:=0.0"], "parameter 'real_time_factor': 0 must be a positive number"),
+        ("sim-node", ["-p", "real_time_factor:=0.0"], "parameter 'real_time_factor': 0 is not in [0.001, 1000]"),
+        ("sim-node", ["-p", "physics_dt:=0.5"], "parameter 'physics_dt': 0.5 is not in [0.0001, 0.02]"),
         ("sim-node", ["-p", "circuit:=no_such_circuit"], "no_such_circuit"),
     ]
     for command, args, expected in cases:

@@ -44,6 +44,6 @@ pub fn testnet() -> PathBuf {
 }
 
 /// An 8-bit RGB PNG as an `rgb8` frame.
-pub fn load_png(path: &std::path::Path) -> pilotnet_brain::sensor::Frame {
-    pilotnet_brain::dataset::read_image(path).unwrap_or_else(|e| panic!("{e}"))
+pub fn load_png(path: &std::path::Path) -> pilotnet_brain::base::sensor::Frame {
+    pilotnet_brain::tools::dataset::read_image(path).unwrap_or_else(|e| panic!("{e}"))
 }

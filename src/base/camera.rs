@@ -1,0 +1,186 @@
+//! The simulated camera: pinhole intrinsics, its mount on the car, and projection between
+//! pixels and the ground plane.
+//!
+//! Defaults follow Behavior Metrics' F1 camera: 640×480 `rgb8`, horizontal field of view
+//! 1.57 rad, 20 Hz. The mount (height, pitch, forward offset) is this project's choice: 0.9 m
+//! high, 0.5 m ahead of the car's reference point and pitched 0.2 rad down, so the lower half
+//! of the image — the part PilotNet crops — shows the road from 1.3 m to 4.9 m ahead of the car
+//! (the whole of a 2 m hairpin stays in view) and the upper half its continuation and the sky.
+
+use serde::{Deserialize, Serialize};
+
+use crate::base::geometry::Vec2;
+use crate::base::settings::{within, InvalidSetting};
+
+/// Where the camera sits on the car (body frame: x forward, y left, z up).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CameraMount {
+    /// Height of the optical centre above the ground, metres.
+    pub height: f64,
+    /// Downward pitch of the optical axis, radians.
+    pub pitch: f64,
+    /// Forward offset from the car's reference point (its odometry origin), metres.
+    pub forward: f64,
+}
+
+/// Camera settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CameraConfig {
+    /// Image width, pixels.
+    pub width: u32,
+    /// Image height, pixels.
+    pub height: u32,
+    /// Horizontal field of view, radians.
+    pub hfov: f64,
+    /// Frame rate, Hz (simulated time).
+    pub rate_hz: f64,
+    /// Mount on the car.
+    pub mount: CameraMount,
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        Self {
+            width: 640,
+            height: 480,
+            hfov: 1.57,
+            rate_hz: 20.0,
+            mount: CameraMount {
+                height: 0.9,
+                pitch: 0.2,
+                forward: 0.5,
+            },
+        }
+    }
+}
+
+impl CameraConfig {
+    /// Checks ranges; the error names the setting (`camera_hz` for the rate).
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        if !(16..=4096).contains(&self.width) || !(16..=4096).contains(&self.height) {
+            return Err(InvalidSetting::new(
+                "camera",
+                format!("size {}x{} is outside 16..4096", self.width, self.height),
+            ));
+        }
+        if !(self.hfov > 0.1 && self.hfov < 3.0) {
+            return Err(InvalidSetting::new(
+                "camera",
+                format!("hfov {} rad is outside (0.1, 3.0)", self.hfov),
+            ));
+        }
+        within("camera_hz", self.rate_hz, 0.1, 1000.0)?;
+        let m = &self.mount;
+        if !(m.height > 0.05 && m.height < 10.0 && m.pitch > -0.5 && m.pitch < 1.2) {
+            return Err(InvalidSetting::new(
+                "camera",
+                format!(
+                    "mount height {} m / pitch {} rad is out of range",
+                    m.height, m.pitch
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Projection for a [`CameraConfig`]. Pixel centres are at half-integer coordinates:
+/// pixel column `u` covers `[u, u + 1)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CameraModel {
+    /// Settings it was made from.
+    pub config: CameraConfig,
+    /// Focal length, pixels.
+    pub f: f64,
+    /// Principal point, column.
+    pub cx: f64,
+    /// Principal point, row.
+    pub cy: f64,
+    sin_p: f64,
+    cos_p: f64,
+}
+
+impl CameraModel {
+    /// The model for `config` (which should be valid).
+    pub fn new(config: CameraConfig) -> Self {
+        let f = (config.width as f64 / 2.0) / (config.hfov / 2.0).tan();
+        let (sin_p, cos_p) = config.mount.pitch.sin_cos();
+        Self {
+            config,
+            f,
+            cx: config.width as f64 / 2.0,
+            cy: config.height as f64 / 2.0,
+            sin_p,
+            cos_p,
+        }
+    }
+
+    /// Image row (continuous) of the horizon.
+    pub fn horizon_row(&self) -> f64 {
+        self.cy - self.f * self.config.mount.pitch.tan()
+    }
+
+    /// Where the ray through image point (u, v) meets the ground, in the body frame, with the
+    /// distance along the ray from the camera; `None` above the horizon.
+    pub fn pixel_to_ground(&self, u: f64, v: f64) -> Option<(Vec2, f64)> {
+        let a = (u - self.cx) / self.f;
+        let b = (v - self.cy) / self.f;
+        // Ray in the body frame for the camera axes (right = -y, down, forward pitched down).
+        let x = self.cos_p - b * self.sin_p;
+        let y = -a;
+        let z = -self.sin_p - b * self.cos_p;
+        if z >= -1e-9 {
+            return None;
+        }
+        let t = self.config.mount.height / -z;
+        let range = t * (x * x + y * y + z * z).sqrt();
+        Some((Vec2::new(self.config.mount.forward + t * x, t * y), range))
+    }
+
+    /// Image point (u, v) of a ground point given in the body frame; `None` behind the camera.
+    pub fn ground_to_pixel(&self, p: Vec2) -> Option<(f64, f64)> {
+        let dx = p.x - self.config.mount.forward;
+        let h = self.config.mount.height;
+        let xc = -p.y;
+        let yc = -dx * self.sin_p + h * self.cos_p;
+        let zc = dx * self.cos_p + h * self.sin_p;
+        if zc <= 1e-9 {
+            return None;
+        }
+        Some((self.cx + self.f * xc / zc, self.cy + self.f * yc / zc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn focal_length_from_hfov() {
+        let m = CameraModel::new(CameraConfig::default());
+        assert!((m.f - 320.0 / (0.785f64).tan()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn projection_round_trips() {
+        let m = CameraModel::new(CameraConfig::default());
+        for &(u, v) in &[(320.5, 470.5), (10.5, 300.5), (600.0, 250.0)] {
+            let (g, _) = m.pixel_to_ground(u, v).unwrap();
+            let (u2, v2) = m.ground_to_pixel(g).unwrap();
+            assert!((u - u2).abs() < 1e-6 && (v - v2).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn centre_column_looks_straight_ahead_and_sky_has_no_ground() {
+        let m = CameraModel::new(CameraConfig::default());
+        let (g, _) = m.pixel_to_ground(m.cx, 400.0).unwrap();
+        assert!(g.y.abs() < 1e-9 && g.x > 0.5);
+        assert!(m.pixel_to_ground(320.0, m.horizon_row() - 1.0).is_none());
+        // The PilotNet crop (rows 240..480) sees the road from 1.3 m to 4.9 m ahead.
+        let near = m.pixel_to_ground(m.cx, 479.5).unwrap().0.x;
+        let far = m.pixel_to_ground(m.cx, 240.5).unwrap().0.x;
+        assert!((1.25..1.35).contains(&near), "near {near}");
+        assert!((4.8..5.0).contains(&far), "far {far}");
+    }
+}

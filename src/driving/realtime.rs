@@ -1,0 +1,293 @@
+//! The real-time brain: the [`Brain`] loop on its own thread, on the wall clock, fed by a
+//! camera and odometry that arrive on other threads (the ROS node's subscriptions, or any
+//! other source).
+//!
+//! Frames go into the brain's latest-wins [`Mailbox`] under a mutex held only to put or take
+//! one, so a camera callback never waits for an inference. The thread sleeps until a frame
+//! arrives or the stall timeout passes, then runs one [`Brain::step`]. Commands leave through
+//! a callback, so the thread knows nothing about where they go.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::base::clock::{Clock, WallClock};
+use crate::base::sensor::{Frame, Odometry};
+use crate::driving::brain::{Brain, BrainConfig, BrainCounters, BrainStats, Latency, Output};
+use crate::driving::mailbox::Mailbox;
+use crate::driving::pipeline::Pipeline;
+
+/// What the camera and odometry threads hand to the brain thread.
+#[derive(Default)]
+struct Inbox {
+    frames: Mailbox<Frame>,
+    odometry: Option<Odometry>,
+    closed: bool,
+}
+
+struct Shared {
+    inbox: Mutex<Inbox>,
+    ready: Condvar,
+    running: AtomicBool,
+}
+
+impl Shared {
+    fn inbox(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What the thread last reported: counters after every step, timings every
+/// [`TIMINGS_EVERY`] (their percentiles cost a few microseconds).
+#[derive(Default)]
+struct Status {
+    counters: BrainCounters,
+    timings: Option<BrainStats>,
+}
+
+/// How often the thread refreshes its timings, seconds.
+const TIMINGS_EVERY: f64 = 0.2;
+
+/// A brain running on its own thread; dropping it (or [`RealtimeBrain::stop`]) ends it.
+pub struct RealtimeBrain {
+    shared: Arc<Shared>,
+    worker: Option<JoinHandle<Pipeline>>,
+    status: Arc<Mutex<Status>>,
+    clock: WallClock,
+}
+
+impl RealtimeBrain {
+    /// Starts the loop on `clock` with `stall_timeout`: every command goes to `publish`, on
+    /// the brain's thread. The pilot's compute time is real here, so the brain adds no latency
+    /// of its own.
+    pub fn spawn<F>(
+        pipeline: Pipeline,
+        stall_timeout: Duration,
+        clock: WallClock,
+        mut publish: F,
+    ) -> std::io::Result<RealtimeBrain>
+    where
+        F: FnMut(Output) + Send + 'static,
+    {
+        let shared = Arc::new(Shared {
+            inbox: Mutex::new(Inbox::default()),
+            ready: Condvar::new(),
+            running: AtomicBool::new(true),
+        });
+        let status = Arc::new(Mutex::new(Status::default()));
+        let config = BrainConfig {
+            stall_timeout,
+            latency: Latency::None,
+        };
+        let (s, st) = (shared.clone(), status.clone());
+        let worker = std::thread::Builder::new()
+            .name("brain".into())
+            .spawn(move || {
+                let mut brain = Brain::new(pipeline, config, clock.now());
+                let mut refreshed = f64::NEG_INFINITY;
+                loop {
+                    let (taken, last_arrival) = {
+                        let mut inbox = s.inbox();
+                        report(&brain, &inbox.frames, &st, &mut refreshed, clock.now());
+                        loop {
+                            if inbox.closed {
+                                return brain.into_pipeline();
+                            }
+                            if let Some(odom) = inbox.odometry.take() {
+                                brain.on_odometry(odom);
+                            }
+                            let last = inbox.frames.last_arrival();
+                            if brain.is_free() && !inbox.frames.is_empty() {
+                                break (inbox.frames.take(), last);
+                            }
+                            let wait = brain.deadline(last) - clock.now();
+                            if wait <= 0.0 {
+                                break (None, last);
+                            }
+                            inbox = s
+                                .ready
+                                .wait_timeout(inbox, Duration::from_secs_f64(wait))
+                                .unwrap_or_else(|p| p.into_inner())
+                                .0;
+                        }
+                    };
+                    brain.step(&clock, last_arrival, move || taken, &mut publish);
+                }
+            })?;
+        Ok(RealtimeBrain {
+            shared,
+            worker: Some(worker),
+            status,
+            clock,
+        })
+    }
+
+    /// A camera frame: replaces a frame still waiting (counted as dropped).
+    pub fn on_frame(&self, frame: Frame) {
+        self.shared.inbox().frames.put(frame, self.clock.now());
+        self.shared.ready.notify_one();
+    }
+
+    /// Odometry: the newest is handed to the pilot with the next frame.
+    pub fn on_odometry(&self, odom: Odometry) {
+        self.shared.inbox().odometry = Some(odom);
+    }
+
+    /// The wall clock the brain stamps arrivals with ([`Output::received`]).
+    pub fn clock(&self) -> &WallClock {
+        &self.clock
+    }
+
+    /// Counters (arrivals and drops as of now, the rest as of the last step) and timings
+    /// (as of the last refresh, at most 200 ms old).
+    pub fn stats(&self) -> BrainStats {
+        let (received, dropped) = {
+            let inbox = self.shared.inbox();
+            (inbox.frames.received(), inbox.frames.dropped())
+        };
+        let status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let counters = BrainCounters {
+            frames_received: received,
+            frames_dropped: dropped,
+            ..status.counters
+        };
+        let mut stats = status.timings.unwrap_or_else(|| {
+            BrainStats::new(
+                counters,
+                &crate::base::timing::StepTimer::new().stats(),
+                None,
+            )
+        });
+        stats.counters = counters;
+        stats
+    }
+
+    /// Whether the thread is still running.
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::Relaxed)
+            && self.worker.as_ref().is_some_and(|w| !w.is_finished())
+    }
+
+    /// Ends the thread and returns the pipeline (for its timing statistics).
+    pub fn stop(mut self) -> Option<Pipeline> {
+        self.close()
+    }
+
+    fn close(&mut self) -> Option<Pipeline> {
+        self.shared.running.store(false, Ordering::Relaxed);
+        self.shared.inbox().closed = true;
+        self.shared.ready.notify_one();
+        self.worker.take().and_then(|w| w.join().ok())
+    }
+}
+
+impl Drop for RealtimeBrain {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// The thread's report after a step: its counters, and its timings when they are due.
+fn report(
+    brain: &Brain,
+    frames: &Mailbox<Frame>,
+    status: &Mutex<Status>,
+    refreshed: &mut f64,
+    now: f64,
+) {
+    let mut status = status.lock().unwrap_or_else(|p| p.into_inner());
+    status.counters = brain.counters(frames);
+    if now - *refreshed >= TIMINGS_EVERY {
+        status.timings = Some(brain.stats(frames));
+        *refreshed = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::control::{Command, CommandLimits};
+    use crate::driving::brain::Reason;
+    use crate::driving::pilot::{Pilot, PilotError};
+    use std::sync::mpsc;
+
+    /// Answers v = 1 + seq / 1000; with a gate, says when it starts on a frame and waits
+    /// to be let go, so a test knows the brain is busy.
+    struct Gated(Option<(mpsc::Sender<u64>, mpsc::Receiver<()>)>);
+
+    impl Pilot for Gated {
+        fn name(&self) -> &str {
+            "gated"
+        }
+        fn drive(&mut self, frame: &Frame, _: Option<&Odometry>) -> Result<Command, PilotError> {
+            if let Some((started, go)) = &self.0 {
+                let _ = started.send(frame.seq);
+                let _ = go.recv_timeout(Duration::from_secs(5));
+            }
+            Ok(Command::new(1.0 + frame.seq as f64 * 1e-3, 0.0))
+        }
+    }
+
+    fn brain(pilot: Gated, stall_ms: u64) -> (RealtimeBrain, mpsc::Receiver<Output>) {
+        let pipeline = Pipeline::new(Box::new(pilot), CommandLimits::default());
+        let (tx, rx) = mpsc::channel();
+        let stall = Duration::from_millis(stall_ms);
+        let b = RealtimeBrain::spawn(pipeline, stall, WallClock::new(), move |o| {
+            let _ = tx.send(o);
+        })
+        .unwrap();
+        (b, rx)
+    }
+
+    fn frame(seq: u64) -> Frame {
+        let mut f = Frame::new_rgb8(8, 8);
+        f.seq = seq;
+        f
+    }
+
+    // The policy itself (which frame is taken, when stops go out) is tested on a simulated
+    // clock in `brain`; these check the threading: frames from another thread are answered,
+    // a busy brain keeps only the newest, a silent camera gets stops, the thread ends.
+
+    #[test]
+    fn a_busy_brain_keeps_only_the_newest_frame() {
+        let (started_tx, started) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel();
+        let (b, rx) = brain(Gated(Some((started_tx, go_rx))), 10_000);
+        b.on_frame(frame(1));
+        assert_eq!(started.recv_timeout(Duration::from_secs(5)), Ok(1));
+        // While the first frame is computing, three more arrive: only the last is kept.
+        for seq in 2..=4 {
+            b.on_frame(frame(seq));
+        }
+        go.send(()).unwrap();
+        assert_eq!(started.recv_timeout(Duration::from_secs(5)), Ok(4));
+        go.send(()).unwrap();
+        let answered: Vec<u64> = (0..2)
+            .map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap().frame_seq)
+            .collect();
+        assert_eq!(answered, [1, 4]);
+        let c = b.stats().counters;
+        assert_eq!((c.frames_received, c.frames_dropped), (4, 2));
+        let pipeline = b.stop().expect("pipeline back");
+        assert_eq!(pipeline.timer().count(), 2);
+    }
+
+    #[test]
+    fn a_silent_camera_gets_stops() {
+        let (b, rx) = brain(Gated(None), 50);
+        b.on_frame(frame(1));
+        let first = rx.recv_timeout(Duration::from_secs(1)).unwrap();
+        assert_eq!(first.reason, Reason::Frame);
+        let stop = rx.recv_timeout(Duration::from_secs(1)).unwrap();
+        assert_eq!((stop.reason, stop.cmd), (Reason::Stalled, Command::STOP));
+        let waited = b.clock().now() - first.received;
+        assert!(waited >= 0.05, "stop after {waited} s");
+        b.on_frame(frame(2));
+        let back = rx.iter().find(|o| o.reason == Reason::Frame).unwrap();
+        assert_eq!(back.frame_seq, 2);
+        assert!(b.stats().counters.stall_stops >= 1);
+        assert!(b.is_running());
+    }
+}

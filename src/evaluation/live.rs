@@ -1,0 +1,220 @@
+//! Lap statistics of a run driven from outside the embedded simulator (the ROS node's
+//! odometry): records it against the reference lap, keeps the wall time beside the run's own
+//! time base, and writes the same record as `pilotnet-brain sim` (stats.json, trajectory.csv,
+//! path.png) once, when the run ends or the node stops.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::base::sensor::Odometry;
+use crate::driving::brain::BrainStats;
+use crate::evaluation::circuit::Circuit;
+use crate::evaluation::laps::{EndReason, LapRecorder, LapRules};
+use crate::evaluation::record::{RunInfo, RunRecord};
+use crate::evaluation::report::{self, ReportError};
+
+/// A live run's lap statistics.
+#[derive(Debug)]
+pub struct LiveLap {
+    circuit: Circuit,
+    recorder: LapRecorder,
+    info: RunInfo,
+    dir: Option<PathBuf>,
+    wall: Option<(Instant, Instant)>,
+    ended: Option<EndReason>,
+    written: bool,
+}
+
+impl LiveLap {
+    /// Laps of `circuit` (its `laps_requested` from `info`, which says what runs); the record
+    /// goes to `dir` when there is one.
+    pub fn new(circuit: Circuit, info: RunInfo, dir: Option<PathBuf>) -> Self {
+        let recorder = LapRecorder::new(
+            circuit.centre.clone(),
+            LapRules {
+                laps: info.laps_requested,
+                half_road: circuit.road.road_width / 2.0,
+                ..LapRules::default()
+            },
+        );
+        LiveLap {
+            circuit,
+            recorder,
+            info,
+            dir,
+            wall: None,
+            ended: None,
+            written: false,
+        }
+    }
+
+    /// One odometry sample, stamped in the run's time base (simulated time under
+    /// `use_sim_time`), received at wall time `wall`. Returns why the run ended, once.
+    pub fn record(&mut self, odom: &Odometry, wall: Instant) -> Option<EndReason> {
+        if self.ended.is_some() {
+            return None;
+        }
+        let (first, _) = *self.wall.get_or_insert((wall, wall));
+        self.wall = Some((first, wall));
+        let end = self.recorder.record(odom)?;
+        self.ended = Some(end);
+        Some(end)
+    }
+
+    /// Why the run ended, if it has.
+    pub fn ended(&self) -> Option<EndReason> {
+        self.ended
+    }
+
+    /// The record as it stands, ended for `end` (the recorded end when there is one), with
+    /// the brain's counters and timings `brain`. Its wall time spans the same odometry samples
+    /// as its `sim_seconds`.
+    pub fn run_record(&self, end: EndReason, brain: &BrainStats) -> RunRecord {
+        let laps = self.recorder.finish(self.ended.unwrap_or(end));
+        let wall_seconds = self
+            .wall
+            .map_or(0.0, |(first, last)| (last - first).as_secs_f64());
+        RunRecord::new(self.info.clone(), laps, *brain, wall_seconds)
+    }
+
+    /// Writes the record once (later calls do nothing and return `None`); returns the folder.
+    pub fn write(
+        &mut self,
+        end: EndReason,
+        brain: &BrainStats,
+    ) -> Result<Option<PathBuf>, ReportError> {
+        let Some(dir) = self.dir.clone() else {
+            return Ok(None);
+        };
+        if self.written {
+            return Ok(None);
+        }
+        self.written = true;
+        let record = self.run_record(end, brain);
+        report::write_dir(&dir, &record, &self.circuit, self.recorder.samples())?;
+        Ok(Some(dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::geometry::Pose2;
+    use crate::base::timing::StepTimer;
+    use crate::driving::brain::BrainCounters;
+    use crate::driving::pilot::{ExpertConfig, ExpertPilot};
+    use crate::evaluation::circuit::RoadGeometry;
+    use crate::evaluation::record::{Producer, TimeSource, REAL_TIME};
+    use std::time::Duration;
+
+    fn brain() -> BrainStats {
+        let counters = BrainCounters {
+            frames_received: 100,
+            ..BrainCounters::default()
+        };
+        BrainStats::new(counters, &StepTimer::new().stats(), None)
+    }
+
+    fn live(dir: Option<PathBuf>) -> LiveLap {
+        let circuit = Circuit::load("lakeside", RoadGeometry::default(), false).unwrap();
+        let pilot = ExpertPilot::new(Default::default(), ExpertConfig::default());
+        let info = RunInfo::new(
+            Producer::RosNode,
+            &circuit,
+            &pilot,
+            1,
+            None,
+            REAL_TIME.into(),
+            TimeSource::RosSimTime,
+        );
+        LiveLap::new(circuit, info, dir)
+    }
+
+    /// Drives the centre line at `speed` m/s, sampled at 20 Hz of run time, with wall time
+    /// running at 1 / `rtf` of it; stops after `max_s` seconds of run time.
+    fn drive(lap: &mut LiveLap, speed: f64, rtf: f64, max_s: f64) -> Option<EndReason> {
+        let centre = lap.circuit.centre.clone();
+        let wall0 = Instant::now();
+        let mut t = 0.0;
+        while t < max_s {
+            let s = (speed * t) % centre.length();
+            let (p, tangent) = centre.at(s);
+            let odom = Odometry {
+                stamp: 100.0 + t,
+                pose: Pose2 {
+                    p,
+                    yaw: tangent.y.atan2(tangent.x),
+                },
+                v: speed,
+                w: 0.0,
+            };
+            if let Some(end) = lap.record(&odom, wall0 + Duration::from_secs_f64(t / rtf)) {
+                return Some(end);
+            }
+            t += 0.05;
+        }
+        None
+    }
+
+    #[test]
+    fn a_lap_on_the_line_completes_and_reports_the_real_time_factor() {
+        let dir = std::env::temp_dir().join(format!("live-lap-{}", std::process::id()));
+        let mut lap = live(Some(dir.clone()));
+        let length = lap.circuit.length();
+        let end = drive(&mut lap, 5.0, 2.0, 2.0 * length / 5.0);
+        assert_eq!(end, Some(EndReason::LapCompleted));
+        let r = lap.run_record(EndReason::Shutdown, &brain());
+        assert_eq!(
+            r.laps.end_reason,
+            EndReason::LapCompleted,
+            "the recorded end wins"
+        );
+        let lap_s = r.laps.lap_seconds.unwrap();
+        assert!((lap_s - length / 5.0).abs() < 0.2, "lap {lap_s} s");
+        assert!(
+            (r.real_time_factor - 2.0).abs() < 0.01,
+            "{}",
+            r.real_time_factor
+        );
+        assert!(r.laps.position_deviation_mae_m < 0.01);
+        // What ran is what the producer stated, not guessed from the frames.
+        assert_eq!(r.run.camera_hz, None);
+        assert_eq!(r.run.latency, "real_time");
+        assert_eq!(r.brain.counters.frames_received, 100);
+        assert_eq!(
+            lap.write(EndReason::Shutdown, &brain()).unwrap(),
+            Some(dir.clone())
+        );
+        assert_eq!(
+            lap.write(EndReason::Shutdown, &brain()).unwrap(),
+            None,
+            "once"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("stats.json")).unwrap())
+                .unwrap();
+        assert_eq!(json["end_reason"], "lap_completed");
+        assert_eq!(json["producer"], "ros_node");
+        assert_eq!(json["time_source"], "ros_sim_time");
+        // The file reads back as the record it was written from.
+        let back: RunRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back.laps.laps_completed, 1);
+        assert!(dir.join("trajectory.csv").exists() && dir.join("path.png").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_run_stopped_early_reports_shutdown_and_no_folder_writes_nothing() {
+        let mut lap = live(None);
+        assert_eq!(drive(&mut lap, 5.0, 1.0, 10.0), None);
+        let r = lap.run_record(EndReason::Shutdown, &brain());
+        assert_eq!(r.laps.end_reason, EndReason::Shutdown);
+        assert!(!r.laps.lap_completed);
+        assert!(
+            r.laps.percentage_completed > 5.0,
+            "{}",
+            r.laps.percentage_completed
+        );
+        assert_eq!(lap.write(EndReason::Shutdown, &brain()).unwrap(), None);
+    }
+}

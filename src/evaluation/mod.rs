@@ -1,0 +1,9 @@
+//! Evaluation: circuits and the reference laps runs are measured against, the lap statistics
+//! of Behavior Metrics, the run record (what ran, how it drove, how fast the brain was) that
+//! every producer writes alike, and its reports (table, JSON, trajectory, plot).
+
+pub mod circuit;
+pub mod laps;
+pub mod live;
+pub mod record;
+pub mod report;

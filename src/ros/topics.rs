@@ -1,0 +1,13 @@
+//! Topic names both nodes default to: those of Behavior Metrics' F1 car in its Gazebo
+//! follow-line worlds, so the brain drives it without remapping.
+
+/// Camera images (`sensor_msgs/Image`).
+pub const CAMERA: &str = "/F1ROS/cameraL/image_raw";
+/// Odometry (`nav_msgs/Odometry`).
+pub const ODOMETRY: &str = "/F1ROS/odom";
+/// Velocity commands (`geometry_msgs/Twist`).
+pub const CMD_VEL: &str = "/F1ROS/cmd_vel";
+/// The brain's periodic JSON summary (`std_msgs/String`).
+pub const SUMMARY: &str = "/brain/summary";
+/// Simulated time (`rosgraph_msgs/Clock`), fixed by ROS.
+pub const CLOCK: &str = "/clock";

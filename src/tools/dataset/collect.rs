@@ -1,0 +1,611 @@
+//! Dataset collection: the expert drives the simulated world and every camera frame is stored
+//! as the network will see it, with the expert's command as its label. The recorder is a
+//! driver of the [`World`]: it watches the camera and odometry, asks the expert, writes the
+//! frame and its label, and sends the (sometimes disturbed) command to the car.
+//!
+//! Recovery data: now and then the command sent to the car is perturbed (an added yaw rate
+//! for a fraction of a second) while the label stays the expert's own answer to the frame, so
+//! the car drifts off the line and the labels show how to come back. Appearance varies from
+//! run to run (light level, white balance, sensor noise, ground texture). Everything is drawn
+//! from one seed: the same settings give the same dataset.
+
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use thiserror::Error;
+
+use super::LABEL_COLUMNS;
+use crate::base::control::{Command, CommandLimits, Limiter};
+use crate::base::geometry::ClosedPolyline;
+use crate::base::sensor::{Frame, Odometry};
+use crate::base::settings::{within, InvalidSetting};
+use crate::driving::pilot::{ExpertConfig, ExpertPilot, Pilot, PilotError};
+use crate::evaluation::circuit::{Circuit, CircuitError, RoadGeometry};
+use crate::evaluation::laps::{EndReason, LapRecorder, LapRules};
+use crate::inference::model::InputSpec;
+use crate::inference::preprocess::Preprocessor;
+use crate::sim::render::Appearance;
+use crate::sim::world::{Driver, Sensors, World, WorldConfig};
+
+/// Why collection failed.
+#[derive(Debug, Error)]
+pub enum CollectError {
+    /// A circuit could not be loaded.
+    #[error(transparent)]
+    Circuit(#[from] CircuitError),
+    /// A setting is out of range.
+    #[error("dataset setting {0}")]
+    Setting(#[from] InvalidSetting),
+    /// The expert could not drive on a frame.
+    #[error("the expert failed on frame {seq}: {source}")]
+    Pilot {
+        /// The frame.
+        seq: u64,
+        /// Why.
+        source: PilotError,
+    },
+    /// A file could not be written.
+    #[error("cannot write {path}: {reason}")]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The expert leaves the road at once, run after run.
+    #[error(
+        "the expert cannot make progress on {circuit} ({direction}): three runs stored no frame"
+    )]
+    NoProgress {
+        /// The circuit.
+        circuit: String,
+        /// Its direction.
+        direction: &'static str,
+    },
+    /// A frame could not be cut to the network's input.
+    #[error("frame cannot be cut: {0}")]
+    Cut(String),
+}
+
+/// How often and how hard the expert's commands are disturbed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Perturbation {
+    /// Mean number of disturbances started per simulated second.
+    pub rate_hz: f64,
+    /// Duration range, seconds.
+    pub duration_s: (f64, f64),
+    /// Range of the added yaw rate's magnitude, rad/s (the sign is random).
+    pub yaw_rate: (f64, f64),
+}
+
+impl Default for Perturbation {
+    fn default() -> Self {
+        Perturbation {
+            rate_hz: 0.25,
+            duration_s: (0.3, 0.9),
+            yaw_rate: (0.4, 1.6),
+        }
+    }
+}
+
+/// Ranges the appearance of each run is drawn from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppearanceRange {
+    /// Light level.
+    pub brightness: (f32, f32),
+    /// Per-channel gain deviation from 1 (white balance), at most this much.
+    pub tint: f32,
+    /// Sensor noise amplitude, 0–255 units.
+    pub noise: (f32, f32),
+    /// Ground texture amplitude, 0–255 units.
+    pub texture: (f32, f32),
+}
+
+impl Default for AppearanceRange {
+    fn default() -> Self {
+        AppearanceRange {
+            brightness: (0.65, 1.3),
+            tint: 0.08,
+            noise: (0.0, 8.0),
+            texture: (0.0, 12.0),
+        }
+    }
+}
+
+impl AppearanceRange {
+    /// The nominal look only.
+    pub fn none() -> Self {
+        AppearanceRange {
+            brightness: (1.0, 1.0),
+            tint: 0.0,
+            noise: (0.0, 0.0),
+            texture: (0.0, 0.0),
+        }
+    }
+
+    fn draw(&self, rng: &mut ChaCha8Rng) -> Appearance {
+        let mut range = |(a, b): (f32, f32)| if b > a { rng.random_range(a..=b) } else { a };
+        let brightness = range(self.brightness);
+        let noise = range(self.noise);
+        let texture = range(self.texture);
+        let t = self.tint;
+        let mut tint = [1.0f32; 3];
+        if t > 0.0 {
+            for g in &mut tint {
+                *g = 1.0 + rng.random_range(-t..=t);
+            }
+        }
+        Appearance {
+            brightness,
+            tint,
+            noise,
+            texture,
+            seed: rng.random(),
+        }
+    }
+}
+
+/// What to collect.
+#[derive(Debug, Clone)]
+pub struct CollectConfig {
+    /// Circuits: built-in names or CSV paths.
+    pub circuits: Vec<String>,
+    /// Drive each circuit both ways (else only its own direction).
+    pub both_directions: bool,
+    /// Frames in all, shared evenly among circuit/direction pairs.
+    pub frames: usize,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Command disturbances.
+    pub perturbation: Perturbation,
+    /// Appearance ranges.
+    pub appearance: AppearanceRange,
+    /// Keep every n-th camera frame whole (PNG, 640×480) for people to look at; 0 = none.
+    pub full_frame_every: usize,
+    /// The network input the stored images are cut for.
+    pub input: InputSpec,
+    /// Road geometry.
+    pub road: RoadGeometry,
+}
+
+impl Default for CollectConfig {
+    fn default() -> Self {
+        CollectConfig {
+            circuits: vec!["lakeside".into()],
+            both_directions: true,
+            frames: 1000,
+            out: PathBuf::from("dataset"),
+            seed: 0,
+            perturbation: Perturbation::default(),
+            appearance: AppearanceRange::default(),
+            full_frame_every: 500,
+            input: InputSpec::behavior_metrics(),
+            road: RoadGeometry::default(),
+        }
+    }
+}
+
+impl CollectConfig {
+    /// Checks the settings; the error names the one that is wrong.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        if self.circuits.is_empty() {
+            return Err(InvalidSetting::new("circuits", "no circuits to collect on"));
+        }
+        if self.frames == 0 {
+            return Err(InvalidSetting::new("frames", "0 must be at least 1"));
+        }
+        let p = &self.perturbation;
+        within("perturb_rate", p.rate_hz, 0.0, 100.0)?;
+        if !(p.duration_s.0 > 0.0 && p.duration_s.0 <= p.duration_s.1) {
+            return Err(InvalidSetting::new(
+                "perturbation",
+                format!(
+                    "duration range {:?} s is not increasing and positive",
+                    p.duration_s
+                ),
+            ));
+        }
+        if !(p.yaw_rate.0 >= 0.0 && p.yaw_rate.0 <= p.yaw_rate.1) {
+            return Err(InvalidSetting::new(
+                "perturb_max_yaw_rate",
+                format!(
+                    "yaw-rate range {:?} rad/s is not increasing and ≥ 0",
+                    p.yaw_rate
+                ),
+            ));
+        }
+        within("perturb_max_yaw_rate", p.yaw_rate.1, 0.0, 7.1)?;
+        Ok(())
+    }
+}
+
+/// What was collected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CollectSummary {
+    /// Frames stored.
+    pub frames: usize,
+    /// Of which taken while the command was disturbed.
+    pub perturbed_frames: usize,
+    /// Simulator runs (a run ends when its share is full or the car leaves the road).
+    pub runs: usize,
+    /// Runs that ended off the road (the disturbances are strong enough to lose the car now
+    /// and then; the frames before are kept).
+    pub runs_off_road: usize,
+    /// Mean absolute lateral offset from the line over the stored frames, metres.
+    pub mean_abs_lateral_m: f64,
+    /// Largest absolute lateral offset, metres.
+    pub max_abs_lateral_m: f64,
+}
+
+/// Where the recorder writes.
+struct Sink {
+    dir: PathBuf,
+    labels: csv::Writer<std::fs::File>,
+    preprocessor: Preprocessor,
+    pixels: Vec<u8>,
+    full_frame_every: usize,
+    count: usize,
+    perturbed: usize,
+    sum_abs_lateral: f64,
+    max_abs_lateral: f64,
+}
+
+/// One row of `labels.csv` (see [`super::LABEL_COLUMNS`]).
+#[derive(Debug, Serialize)]
+struct Row<'a> {
+    image: &'a str,
+    v: f64,
+    w: f64,
+    circuit: &'a str,
+    direction: &'a str,
+    run: usize,
+    t: f64,
+    x: f64,
+    y: f64,
+    yaw: f64,
+    lateral_m: f64,
+    perturbed: u8,
+}
+
+/// The run in progress.
+struct RunInfo<'a> {
+    circuit: &'a str,
+    direction: &'static str,
+    run: usize,
+    centre: &'a ClosedPolyline,
+}
+
+/// The expert driving the world, recorded, with its commands disturbed now and then.
+struct Recorder<'a> {
+    expert: ExpertPilot,
+    limiter: Limiter,
+    laps: LapRecorder,
+    sink: &'a mut Sink,
+    info: RunInfo<'a>,
+    rng: ChaCha8Rng,
+    perturbation: &'a Perturbation,
+    frame_period: f64,
+    /// Frames stored once this run has stored its share.
+    quota: usize,
+    timeout_s: f64,
+    frame: Frame,
+    odometry: Option<Odometry>,
+    /// Until when (frame stamp) the current disturbance lasts, and its yaw rate.
+    disturbance: Option<(f64, f64)>,
+    hint: usize,
+}
+
+impl Driver for Recorder<'_> {
+    type Stop = Result<EndReason, CollectError>;
+
+    fn step(&mut self, s: Sensors<'_>) -> ControlFlow<Self::Stop, Option<Command>> {
+        if let Some(odom) = s.odometry {
+            self.odometry = Some(odom);
+            if let Some(end) = self.laps.record(&odom) {
+                return ControlFlow::Break(Ok(end));
+            }
+        }
+        if s.t >= self.timeout_s {
+            return ControlFlow::Break(Ok(EndReason::Timeout));
+        }
+        let Some(capture) = s.capture else {
+            return ControlFlow::Continue(None);
+        };
+        s.camera.render(&capture, &mut self.frame);
+        match self.drive() {
+            Ok(cmd) => ControlFlow::Continue(Some(cmd)),
+            Err(e) => ControlFlow::Break(Err(e)),
+        }
+    }
+}
+
+impl Recorder<'_> {
+    /// The expert's answer to the frame: recorded with its label, disturbed, limited.
+    fn drive(&mut self) -> Result<Command, CollectError> {
+        let frame = &self.frame;
+        let odometry = self.odometry.as_ref();
+        let command = self
+            .expert
+            .drive(frame, odometry)
+            .map_err(|source| CollectError::Pilot {
+                seq: frame.seq,
+                source,
+            })?;
+        // The label is what the picture asks for: the expert's target speed (not its
+        // acceleration-limited ramp, which depends on the car's state, not on the image) and
+        // the yaw rate that follows its chosen curvature at that speed.
+        let sight = self.expert.sighting();
+        let label = if sight.line_found {
+            Command::new(sight.v_target, sight.v_target.max(1.0) * sight.kappa)
+        } else {
+            command
+        };
+        let now = frame.stamp;
+        if let Some((until, _)) = self.disturbance {
+            if now >= until {
+                self.disturbance = None;
+            }
+        }
+        let p = self.perturbation;
+        if self.disturbance.is_none()
+            && p.rate_hz > 0.0
+            && self.rng.random::<f64>() < p.rate_hz * self.frame_period
+        {
+            let duration = self.rng.random_range(p.duration_s.0..=p.duration_s.1);
+            let magnitude = self.rng.random_range(p.yaw_rate.0..=p.yaw_rate.1);
+            let sign = if self.rng.random::<bool>() { 1.0 } else { -1.0 };
+            self.disturbance = Some((now + duration, sign * magnitude));
+        }
+        let perturbed = self.disturbance.is_some();
+        if self.sink.count < self.quota {
+            self.record(label, perturbed)?;
+        }
+        let sent = match self.disturbance {
+            Some((_, dw)) => Command::new(command.v, command.w + dw),
+            None => command,
+        };
+        Ok(self.limiter.apply(sent, now).cmd)
+    }
+
+    fn record(&mut self, label: Command, perturbed: bool) -> Result<(), CollectError> {
+        let frame = &self.frame;
+        let (x, y, yaw, lateral) = match &self.odometry {
+            Some(o) => {
+                let p = self.info.centre.project_near(o.pose.p, self.hint, 300);
+                self.hint = p.segment;
+                (o.pose.p.x, o.pose.p.y, o.pose.yaw, p.lateral)
+            }
+            None => (f64::NAN, f64::NAN, f64::NAN, f64::NAN),
+        };
+        let sink = &mut *self.sink;
+        let index = sink.count;
+        let name = format!("images/{index:07}.png");
+        sink.write_image(frame, &name, index)?;
+        let row = Row {
+            image: &name,
+            v: label.v,
+            w: label.w,
+            circuit: self.info.circuit,
+            direction: self.info.direction,
+            run: self.info.run,
+            t: frame.stamp,
+            x,
+            y,
+            yaw,
+            lateral_m: lateral,
+            perturbed: perturbed as u8,
+        };
+        sink.labels
+            .serialize(&row)
+            .map_err(|e| CollectError::Write {
+                path: sink.dir.join("labels.csv"),
+                reason: e.to_string(),
+            })?;
+        sink.count += 1;
+        sink.perturbed += perturbed as usize;
+        if lateral.is_finite() {
+            sink.sum_abs_lateral += lateral.abs();
+            sink.max_abs_lateral = sink.max_abs_lateral.max(lateral.abs());
+        }
+        Ok(())
+    }
+}
+
+impl Sink {
+    fn write_image(&mut self, frame: &Frame, name: &str, index: usize) -> Result<(), CollectError> {
+        let size = self.preprocessor.spec().size;
+        self.preprocessor
+            .run_u8(frame, &mut self.pixels)
+            .map_err(|e| CollectError::Cut(e.to_string()))?;
+        let path = self.dir.join(name);
+        image::save_buffer(
+            &path,
+            &self.pixels,
+            size.width,
+            size.height,
+            image::ExtendedColorType::Rgb8,
+        )
+        .map_err(|e| CollectError::Write {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if self.full_frame_every > 0 && index % self.full_frame_every == 0 {
+            let path = self.dir.join(format!("full/{index:07}.png"));
+            frame.save_png(&path).map_err(|e| CollectError::Write {
+                path,
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Drives the expert on every circuit (and direction) until each pair's share of frames is
+/// stored in `config.out`: `images/*.png` (network input size, 8-bit RGB, cut by
+/// [`Preprocessor::run_u8`]), `full/*.png` (a few whole frames), `labels.csv`, and
+/// `collect.json` (the settings and the summary).
+pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
+    config.validate()?;
+    let dir = &config.out;
+    for sub in ["images", "full"] {
+        let path = dir.join(sub);
+        std::fs::create_dir_all(&path).map_err(|e| CollectError::Write {
+            path,
+            reason: e.to_string(),
+        })?;
+    }
+    let labels_path = dir.join("labels.csv");
+    let write_error = |e: csv::Error| CollectError::Write {
+        path: labels_path.clone(),
+        reason: e.to_string(),
+    };
+    let mut labels = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_path(&labels_path)
+        .map_err(write_error)?;
+    labels.write_record(LABEL_COLUMNS).map_err(write_error)?;
+    let size = config.input.size;
+    let mut sink = Sink {
+        dir: dir.clone(),
+        labels,
+        preprocessor: Preprocessor::new(&config.input),
+        pixels: vec![0; size.width as usize * size.height as usize * 3],
+        full_frame_every: config.full_frame_every,
+        count: 0,
+        perturbed: 0,
+        sum_abs_lateral: 0.0,
+        max_abs_lateral: 0.0,
+    };
+
+    let mut pairs = Vec::new();
+    for spec in &config.circuits {
+        pairs.push((spec.as_str(), false));
+        if config.both_directions {
+            pairs.push((spec.as_str(), true));
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let (mut runs, mut off_road) = (0usize, 0usize);
+    for (i, (spec, reversed)) in pairs.iter().enumerate() {
+        let circuit = Circuit::load(spec, config.road, *reversed)?;
+        let direction = if *reversed { "reverse" } else { "forward" };
+        let share = config.frames / pairs.len() + usize::from(i < config.frames % pairs.len());
+        let target = sink.count + share;
+        let mut stalled = 0;
+        while sink.count < target {
+            let before = sink.count;
+            let world = WorldConfig {
+                appearance: config.appearance.draw(&mut rng),
+                ..WorldConfig::default()
+            };
+            let rate = world.camera.rate_hz;
+            let mut recorder = Recorder {
+                expert: ExpertPilot::new(world.camera, ExpertConfig::default()),
+                limiter: Limiter::new(CommandLimits::default()),
+                laps: LapRecorder::new(
+                    circuit.centre.clone(),
+                    LapRules {
+                        laps: u32::MAX,
+                        half_road: circuit.road.road_width / 2.0,
+                        ..LapRules::default()
+                    },
+                ),
+                sink: &mut sink,
+                info: RunInfo {
+                    circuit: &circuit.name,
+                    direction,
+                    run: runs,
+                    centre: &circuit.centre,
+                },
+                rng: ChaCha8Rng::seed_from_u64(rng.random()),
+                perturbation: &config.perturbation,
+                frame_period: 1.0 / rate,
+                quota: target,
+                timeout_s: (target - before) as f64 / rate + 0.5,
+                frame: Frame::new_rgb8(world.camera.width, world.camera.height),
+                odometry: None,
+                disturbance: None,
+                hint: 0,
+            };
+            let end = World::new(&circuit, &world)?.run(&mut recorder)?;
+            runs += 1;
+            if end == EndReason::LeftRoad {
+                off_road += 1;
+            }
+            // A run that stores nothing new (the car leaves the road at once) must not loop.
+            stalled = if sink.count == before { stalled + 1 } else { 0 };
+            if stalled >= 3 {
+                return Err(CollectError::NoProgress {
+                    circuit: circuit.name.clone(),
+                    direction,
+                });
+            }
+            tracing::info!(
+                circuit = %circuit.name, reversed, frames = sink.count, target, end = end.as_str(),
+                "collection run done"
+            );
+        }
+    }
+    let s = &mut sink;
+    s.labels.flush().map_err(|e| CollectError::Write {
+        path: labels_path.clone(),
+        reason: e.to_string(),
+    })?;
+    let summary = CollectSummary {
+        frames: s.count,
+        perturbed_frames: s.perturbed,
+        runs,
+        runs_off_road: off_road,
+        mean_abs_lateral_m: if s.count > 0 {
+            s.sum_abs_lateral / s.count as f64
+        } else {
+            0.0
+        },
+        max_abs_lateral_m: s.max_abs_lateral,
+    };
+    write_manifest(dir, config, &summary)?;
+    Ok(summary)
+}
+
+/// `collect.json`: the settings and the summary, so a dataset says how it was made.
+fn write_manifest(
+    dir: &Path,
+    config: &CollectConfig,
+    summary: &CollectSummary,
+) -> Result<(), CollectError> {
+    let p = &config.perturbation;
+    let a = &config.appearance;
+    let json = serde_json::json!({
+        "circuits": config.circuits,
+        "both_directions": config.both_directions,
+        "frames_requested": config.frames,
+        "seed": config.seed,
+        "perturbation": {"rate_hz": p.rate_hz, "duration_s": [p.duration_s.0, p.duration_s.1],
+                         "yaw_rate": [p.yaw_rate.0, p.yaw_rate.1]},
+        "appearance": {"brightness": [a.brightness.0, a.brightness.1], "tint": a.tint,
+                       "noise": [a.noise.0, a.noise.1], "texture": [a.texture.0, a.texture.1]},
+        "input": config.input,
+        "road_width_m": config.road.road_width,
+        "summary": summary,
+    });
+    let path = dir.join("collect.json");
+    let mut f = std::fs::File::create(&path).map_err(|e| CollectError::Write {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    writeln!(
+        f,
+        "{}",
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    )
+    .map_err(|e| CollectError::Write {
+        path,
+        reason: e.to_string(),
+    })
+}
