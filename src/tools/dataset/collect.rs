@@ -221,7 +221,7 @@ impl CollectConfig {
             ));
         }
         within("perturb_max_yaw_rate", p.yaw_rate.1, 0.0, 7.1)?;
-        Ok(())
+        self.road.validate()
     }
 }
 
