@@ -174,7 +174,12 @@ fn list_models(args: &ModelsArgs) -> anyhow::Result<()> {
         let sparsity = v.sparsity.map(|s| format!("{s:.2}")).unwrap_or_default();
         println!(
             "{:<18} {:<4} {:<20} {:>8.2} {:>9.5} {:>8}  {status}",
-            v.name, v.backend, v.precision, v.size_mb, v.test_mse, sparsity
+            v.name,
+            v.backend.as_str(),
+            v.precision,
+            v.size_mb,
+            v.test_mse,
+            sparsity
         );
     }
     if failed > 0 {

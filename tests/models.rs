@@ -24,11 +24,7 @@ fn manifest() -> Manifest {
 }
 
 fn compiled(v: &Variant) -> bool {
-    match v.backend.as_str() {
-        "ort" => cfg!(feature = "ort"),
-        "tch" => cfg!(feature = "tch"),
-        other => panic!("{}: unknown backend {other}", v.name),
-    }
+    v.backend.compiled()
 }
 
 fn lap(spec: &str, reverse: bool, pilot: Box<dyn Pilot>) -> LapStats {

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::inference::backend::BackendKind;
 use crate::inference::model::{Description, ModelError};
 
 /// File name of the catalogue inside a models folder.
@@ -80,8 +81,8 @@ pub struct Variant {
     pub name: String,
     /// File name inside the models folder.
     pub file: String,
-    /// `ort` or `tch`.
-    pub backend: String,
+    /// The engine that runs it (`ort` or `tch` in the file).
+    pub backend: BackendKind,
     /// Numeric precision, in words.
     pub precision: String,
     /// The study's name for the method.

@@ -102,7 +102,7 @@ fn test_delay(pilot: Box<dyn Pilot>) -> Result<Box<dyn Pilot>, NodeError> {
         .parse()
         .ok()
         .filter(|ms: &f64| ms.is_finite() && *ms >= 0.0)
-        .ok_or_else(|| NodeError::Model(format!("{VAR}={text} is not a number of ms")))?;
+        .ok_or_else(|| NodeError::Environment(format!("{VAR}={text} is not a number of ms")))?;
     tracing::warn!(ms, "test build: every inference is delayed");
     let delay = Duration::from_secs_f64(ms / 1e3);
     Ok(Box::new(crate::driving::pilot::testing::Delayed::new(

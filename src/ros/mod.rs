@@ -34,6 +34,9 @@ pub enum NodeError {
     /// The model could not be found or loaded.
     #[error("model: {0}")]
     Model(String),
+    /// An environment variable the node reads is malformed.
+    #[error("environment: {0}")]
+    Environment(String),
     /// The async runtime could not start.
     #[error("starting the tokio runtime: {0}")]
     Runtime(#[from] std::io::Error),

@@ -85,7 +85,7 @@ pub enum BackendError {
 }
 
 /// The inference engines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// ONNX Runtime through `ort` (ONNX models; CPU, CUDA, TensorRT).
