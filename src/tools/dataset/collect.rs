@@ -273,8 +273,8 @@ struct Row<'a> {
     perturbed: u8,
 }
 
-/// The run in progress.
-struct RunInfo<'a> {
+/// Where the frames of the run in progress were taken, for their labels.
+struct RunLabels<'a> {
     circuit: &'a str,
     direction: &'static str,
     run: usize,
@@ -287,11 +287,11 @@ struct Recorder<'a> {
     limiter: Limiter,
     laps: LapRecorder,
     sink: &'a mut Sink,
-    info: RunInfo<'a>,
+    info: RunLabels<'a>,
     rng: ChaCha8Rng,
     perturbation: &'a Perturbation,
     frame_period: f64,
-    /// Frames stored once this run has stored its share.
+    /// How many frames the sink may hold by the end of this run.
     quota: usize,
     timeout_s: f64,
     frame: Frame,
@@ -500,13 +500,14 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
         let mut stalled = 0;
         while sink.count < target {
             let before = sink.count;
-            let world = WorldConfig {
+            let world_config = WorldConfig {
                 appearance: config.appearance.draw(&mut rng),
                 ..WorldConfig::default()
             };
-            let rate = world.camera.rate_hz;
+            let rate = world_config.camera.rate_hz;
+            let mut world = World::new(&circuit, &world_config)?;
             let mut recorder = Recorder {
-                expert: ExpertPilot::new(world.camera, ExpertConfig::default()),
+                expert: ExpertPilot::new(world_config.camera, ExpertConfig::default()),
                 limiter: Limiter::new(CommandLimits::default()),
                 laps: LapRecorder::new(
                     circuit.centre.clone(),
@@ -517,7 +518,7 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
                     },
                 ),
                 sink: &mut sink,
-                info: RunInfo {
+                info: RunLabels {
                     circuit: &circuit.name,
                     direction,
                     run: runs,
@@ -528,12 +529,12 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
                 frame_period: 1.0 / rate,
                 quota: target,
                 timeout_s: (target - before) as f64 / rate + 0.5,
-                frame: Frame::new_rgb8(world.camera.width, world.camera.height),
+                frame: world.camera().new_frame(),
                 odometry: None,
                 disturbance: None,
                 hint: 0,
             };
-            let end = World::new(&circuit, &world)?.run(&mut recorder)?;
+            let end = world.run(&mut recorder)?;
             runs += 1;
             if end == EndReason::LeftRoad {
                 off_road += 1;
