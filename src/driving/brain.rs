@@ -19,7 +19,7 @@ use crate::base::control::Command;
 use crate::base::sensor::{Frame, Odometry};
 use crate::base::settings::{positive, within, InvalidSetting};
 use crate::base::timing::TimingStats;
-use crate::driving::mailbox::Mailbox;
+use crate::driving::mailbox::MailboxCounts;
 use crate::driving::pilot::StageTimings;
 use crate::driving::pipeline::{Pipeline, SafetyCounters};
 
@@ -364,19 +364,19 @@ impl Brain {
         });
     }
 
-    /// The counters, with the mailbox's arrivals and drops.
-    pub fn counters<T>(&self, mailbox: &Mailbox<T>) -> BrainCounters {
+    /// The counters, with the frame mailbox's arrivals and drops.
+    pub fn counters(&self, mailbox: MailboxCounts) -> BrainCounters {
         BrainCounters {
-            frames_received: mailbox.received(),
+            frames_received: mailbox.received,
             frames_processed: self.processed,
-            frames_dropped: mailbox.dropped(),
+            frames_dropped: mailbox.dropped,
             stall_stops: self.stall_stops,
             safety: self.pipeline.counters(),
         }
     }
 
     /// Counters and timings so far (percentiles cost a few microseconds).
-    pub fn stats<T>(&self, mailbox: &Mailbox<T>) -> BrainStats {
+    pub fn stats(&self, mailbox: MailboxCounts) -> BrainStats {
         BrainStats::new(
             self.counters(mailbox),
             &self.pipeline.timer().stats(),
@@ -405,6 +405,7 @@ mod tests {
     use super::*;
     use crate::base::clock::SimClock;
     use crate::base::control::CommandLimits;
+    use crate::driving::mailbox::Mailbox;
     use crate::driving::pilot::{Pilot, PilotError};
 
     /// Answers v = 1 + seq / 1000, instantly.
@@ -479,7 +480,7 @@ mod tests {
     fn lockstep_answers_every_frame_at_once() {
         let mut r = Rig::new(Latency::None, 250);
         r.run(1.0, Some(0.05));
-        let c = r.brain.counters(&r.mailbox);
+        let c = r.brain.counters(r.mailbox.counts());
         assert_eq!(
             (c.frames_received, c.frames_processed, c.frames_dropped),
             (20, 20, 0)
@@ -501,7 +502,7 @@ mod tests {
         // ms, each time the newest; the one waiting before it is dropped.
         let mut r = Rig::new(Latency::Fixed(0.12), 10_000);
         r.run(1.0, Some(0.05));
-        let c = r.brain.counters(&r.mailbox);
+        let c = r.brain.counters(r.mailbox.counts());
         assert_eq!(c.frames_received, 20);
         // Taken at t = 0, 0.12, ..., 0.96: frames 1, 3, 5, 8, 10, 13, 15, 17, 20.
         assert_eq!(c.frames_processed, 9);
@@ -539,7 +540,7 @@ mod tests {
         r.sent.clear();
         r.run(1.0, Some(0.05));
         assert!(r.sent.iter().all(|(_, o)| o.reason == Reason::Frame));
-        assert_eq!(r.brain.counters(&r.mailbox).stall_stops, 5);
+        assert_eq!(r.brain.counters(r.mailbox.counts()).stall_stops, 5);
     }
 
     #[test]

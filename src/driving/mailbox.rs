@@ -6,6 +6,15 @@
 //! thread; the simulated run holds one directly (its items are captures, rendered only when
 //! the brain takes them).
 
+/// How many items a mailbox has taken in and dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailboxCounts {
+    /// Items put in.
+    pub received: u64,
+    /// Items replaced before they were taken.
+    pub dropped: u64,
+}
+
 /// A latest-wins slot for items stamped with their arrival time (seconds, brain's clock).
 #[derive(Debug)]
 pub struct Mailbox<T> {
@@ -66,6 +75,14 @@ impl<T> Mailbox<T> {
     /// Items replaced before they were taken.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Both counts.
+    pub fn counts(&self) -> MailboxCounts {
+        MailboxCounts {
+            received: self.received,
+            dropped: self.dropped,
+        }
     }
 }
 

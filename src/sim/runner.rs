@@ -226,7 +226,7 @@ pub fn run(
     let record = RunRecord::new(
         info,
         driver.recorder.finish(end),
-        driver.brain.stats(&driver.mailbox),
+        driver.brain.stats(driver.mailbox.counts()),
         wall_seconds,
     );
     Ok(SimRun {
