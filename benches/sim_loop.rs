@@ -12,7 +12,7 @@ use pilotnet_brain::base::timing::StepTimer;
 use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, Pilot};
 use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
 use pilotnet_brain::sim::render::{Appearance, Renderer};
-use pilotnet_brain::sim::{self, SimConfig};
+use pilotnet_brain::sim::{self, SimConfig, Track};
 
 fn render_bench(circuit: &Circuit, appearance: &Appearance, label: &str) {
     let renderer = Renderer::new(circuit, CameraConfig::default());
@@ -51,7 +51,7 @@ fn lap_bench(circuit: &Circuit) {
         config.world.camera,
         ExpertConfig::default(),
     ));
-    let out = sim::run(circuit, pilot, &config)
+    let out = sim::run(&Track::from(circuit.clone()), pilot, &config)
         .expect("valid config")
         .record;
     let l = &out.laps;

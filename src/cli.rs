@@ -16,7 +16,7 @@ use pilotnet_brain::inference::backend::{
 };
 use pilotnet_brain::sim::render::Appearance;
 use pilotnet_brain::sim::world::WorldConfig;
-use pilotnet_brain::sim::SimConfig;
+use pilotnet_brain::sim::{Look, SimConfig, Track};
 use pilotnet_brain::tools::bench::BenchConfig;
 use pilotnet_brain::tools::dataset::Perturbation;
 
@@ -110,9 +110,12 @@ pub struct DatasetArgs {
     /// rows 240-480 of 640x480, resized to 200x66).
     #[arg(long)]
     pub description: Option<PathBuf>,
-    /// Road width, metres.
-    #[arg(long, allow_negative_numbers = true, default_value_t = RoadGeometry::default().road_width)]
-    pub road_width: f64,
+    /// Road width, metres [default: the look's: 3 for gazebo, 6 for classic].
+    #[arg(long, allow_negative_numbers = true)]
+    pub road_width: Option<f64>,
+    /// How the world looks: gazebo (Behavior Metrics' Gazebo world and F1 camera) or classic.
+    #[arg(long, default_value_t = Look::Classic)]
+    pub look: Look,
 }
 
 /// Inference settings shared by `sim` and `bench`.
@@ -209,10 +212,18 @@ pub enum PilotChoice {
 /// Arguments of `sim`.
 #[derive(Debug, Args)]
 pub struct SimArgs {
-    /// Built-in circuit name (see `pilotnet-brain circuits`) or path to a CSV file with a
-    /// header `x,y` and one point per row in metres.
+    /// Built-in circuit name (see `pilotnet-brain circuits`), a CSV file with a header `x,y`
+    /// and one point per row in metres, or a Gazebo world (as --world).
     #[arg(long, default_value = "lakeside")]
     pub circuit: String,
+    /// A Gazebo world to drive instead of --circuit: a circuit's model.sdf (with its COLLADA
+    /// meshes and textures) or a .world including one; its red line is the centre line.
+    #[arg(long)]
+    pub world: Option<PathBuf>,
+    /// How the world looks: gazebo (Behavior Metrics' Gazebo world and F1 camera) or classic
+    /// (this project's first look and camera); a --world is always gazebo.
+    #[arg(long, default_value_t = Look::Classic)]
+    pub look: Look,
     /// Who drives [default: model with --model, else expert].
     #[arg(long, value_enum)]
     pub pilot: Option<PilotChoice>,
@@ -261,9 +272,9 @@ pub struct SimArgs {
     /// Physics step, seconds.
     #[arg(long, allow_negative_numbers = true, default_value_t = WorldConfig::default().physics_dt)]
     pub physics_dt: f64,
-    /// Road width, metres.
-    #[arg(long, allow_negative_numbers = true, default_value_t = RoadGeometry::default().road_width)]
-    pub road_width: f64,
+    /// Road width, metres [default: the look's: 3 for gazebo, 6 for classic; a world's own].
+    #[arg(long, allow_negative_numbers = true)]
+    pub road_width: Option<f64>,
     /// Light level of the rendered scene (1 = nominal).
     #[arg(long, allow_negative_numbers = true, default_value_t = Appearance::default().brightness)]
     pub brightness: f32,
@@ -303,16 +314,28 @@ impl SimArgs {
         }
     }
 
-    /// Road geometry from the flags.
-    pub fn road(&self) -> RoadGeometry {
-        RoadGeometry {
-            road_width: self.road_width,
-            ..RoadGeometry::default()
-        }
+    /// Road geometry from the flags, where they set one.
+    pub fn road(&self) -> Option<RoadGeometry> {
+        self.road_width.map(|road_width| RoadGeometry {
+            road_width,
+            ..self.look.road()
+        })
     }
 
-    /// Simulator settings from the flags, for a circuit of `lap_length` metres, validated.
-    pub fn to_config(&self, lap_length: f64) -> anyhow::Result<SimConfig> {
+    /// The track from the flags.
+    pub fn track(&self) -> anyhow::Result<Track> {
+        if let Some(r) = self.road() {
+            r.validate().map_err(flag_error)?;
+        }
+        Ok(match &self.world {
+            Some(world) => Track::world(world, self.reverse)?,
+            None => Track::open(&self.circuit, self.road(), self.reverse, self.look)?,
+        })
+    }
+
+    /// Simulator settings from the flags, for a circuit of `lap_length` metres seen in
+    /// `look`, validated.
+    pub fn to_config(&self, lap_length: f64, look: Look) -> anyhow::Result<SimConfig> {
         let config = SimConfig {
             laps: self.laps,
             timeout_s: self
@@ -323,7 +346,7 @@ impl SimArgs {
                 odometry_hz: self.odometry_hz,
                 camera: CameraConfig {
                     rate_hz: self.camera_hz,
-                    ..CameraConfig::default()
+                    ..look.camera()
                 },
                 appearance: Appearance {
                     brightness: self.brightness,

@@ -62,11 +62,11 @@ fn chain_message(e: &anyhow::Error) -> String {
 
 fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
     // Every setting is checked before anything loads or drives.
-    args.road().validate().map_err(flag_error)?;
     let backend = args.backend.to_config()?;
     let (choice, model) = args.pilot().map_err(anyhow::Error::msg)?;
-    let circuit = Circuit::load(&args.circuit, args.road(), args.reverse)?;
-    let config = args.to_config(circuit.length())?;
+    let track = args.track()?;
+    let circuit = &track.circuit;
+    let config = args.to_config(circuit.length(), track.look())?;
     let pilot: Box<dyn Pilot> = match (choice, model) {
         (PilotChoice::Model, Some(path)) => {
             Box::new(NetworkPilot::open(&resolve_model(path)?, &backend)?)
@@ -82,9 +82,9 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
             .with_context(|| format!("--out: cannot create {}", dir.display()))?;
     }
     tracing::info!(circuit = %circuit.name, length_m = circuit.length(), "driving");
-    let run = sim::run(&circuit, pilot, &config)?;
+    let run = sim::run(&track, pilot, &config)?;
     if let Some(dir) = &args.out {
-        report::write_dir(dir, &run.record, &circuit, &run.trajectory)
+        report::write_dir(dir, &run.record, circuit, &run.trajectory)
             .with_context(|| format!("writing the run's results to {}", dir.display()))?;
     }
     if args.json {
@@ -139,10 +139,13 @@ fn run_dataset(args: &DatasetArgs) -> anyhow::Result<()> {
         },
         full_frame_every: args.full_every,
         input,
-        road: pilotnet_brain::evaluation::circuit::RoadGeometry {
-            road_width: args.road_width,
-            ..Default::default()
-        },
+        look: args.look,
+        road: args.road_width.map(
+            |road_width| pilotnet_brain::evaluation::circuit::RoadGeometry {
+                road_width,
+                ..args.look.road()
+            },
+        ),
     };
     config.validate().map_err(flag_error)?;
     let summary = collect(&config)

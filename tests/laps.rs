@@ -9,7 +9,7 @@ use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot};
 use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
 use pilotnet_brain::evaluation::laps::EndReason;
 use pilotnet_brain::evaluation::record::RunRecord;
-use pilotnet_brain::sim::{self, SimConfig};
+use pilotnet_brain::sim::{self, SimConfig, Track};
 
 /// A lap's MAE may be this much above the measured value.
 const MAE_HEADROOM: f64 = 1.25;
@@ -37,7 +37,7 @@ const MEASURED: &[(&str, bool, f64, f64)] = &[
 /// Drives `circuit` with the expert under `config`.
 fn drive_with(circuit: &Circuit, config: &SimConfig) -> RunRecord {
     let pilot = ExpertPilot::new(config.world.camera, ExpertConfig::default());
-    sim::run(circuit, Box::new(pilot), config)
+    sim::run(&Track::from(circuit.clone()), Box::new(pilot), config)
         .expect("valid settings")
         .record
 }

@@ -23,7 +23,21 @@ const LAYERS: &[(&str, &[&str])] = &[
         "evaluation",
         &["circuit", "laps", "record", "report", "live"],
     ),
-    ("sim", &["field", "vehicle", "render", "world", "runner"]),
+    (
+        "sim",
+        &[
+            "field",
+            "vehicle",
+            "render",
+            "scene",
+            "raster",
+            "gazebo",
+            "procedural",
+            "track",
+            "world",
+            "runner",
+        ],
+    ),
     ("tools", &["dataset", "bench"]),
     (
         "ros",

@@ -12,7 +12,7 @@ use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
 use pilotnet_brain::evaluation::laps::{EndReason, LapStats};
 use pilotnet_brain::inference::backend::BackendConfig;
 use pilotnet_brain::inference::manifest::{Manifest, Variant};
-use pilotnet_brain::sim::{self, SimConfig};
+use pilotnet_brain::sim::{self, SimConfig, Track};
 
 /// The network's position deviation may be at most this many times the expert's (measured:
 /// 0.95–1.30, docs/factory.md).
@@ -33,7 +33,7 @@ fn lap(spec: &str, reverse: bool, pilot: Box<dyn Pilot>) -> LapStats {
         timeout_s: 60.0 + circuit.length() / 3.0,
         ..SimConfig::default()
     };
-    let r = sim::run(&circuit, pilot, &config)
+    let r = sim::run(&Track::from(circuit), pilot, &config)
         .expect("valid settings")
         .record;
     let safety = r.brain.counters.safety;

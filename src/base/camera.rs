@@ -1,11 +1,13 @@
-//! The simulated camera: pinhole intrinsics, its mount on the car, and projection between
-//! pixels and the ground plane.
+//! The simulated camera: pinhole intrinsics, its mount on the car, its clip range, and
+//! projection between pixels and the ground plane.
 //!
-//! Defaults follow Behavior Metrics' F1 camera: 640×480 `rgb8`, horizontal field of view
-//! 1.57 rad, 20 Hz. The mount (height, pitch, forward offset) is this project's choice: 0.9 m
-//! high, 0.5 m ahead of the car's reference point and pitched 0.2 rad down, so the lower half
-//! of the image — the part PilotNet crops — shows the road from 1.3 m to 4.9 m ahead of the car
-//! (the whole of a 2 m hairpin stays in view) and the upper half its continuation and the sky.
+//! Two mounts. [`CameraConfig::behavior_metrics_f1`] is the camera `cam_f1_left` of Behavior
+//! Metrics' F1 car (`f1_renault` in its Gazebo models): 640×480 `rgb8`, horizontal field of view
+//! 1.57 rad, 20 Hz, 0.45 m ahead of the car's origin, 0.04 m to its left, 0.10 m above the
+//! ground, level, clipping at 0.1 and 15 m; a level camera puts the horizon on the image's
+//! middle row, so the rows Behavior Metrics' brains crop (240-480) are the road.
+//! [`CameraConfig::classic`] is this project's first mount: 0.9 m high, 0.5 m ahead, pitched
+//! 0.2 rad down, so the lower half shows the road from 1.3 m to 4.9 m ahead.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,8 @@ pub struct CameraMount {
     pub pitch: f64,
     /// Forward offset from the car's reference point (its odometry origin), metres.
     pub forward: f64,
+    /// Offset to the left of the car's reference point, metres.
+    pub left: f64,
 }
 
 /// Camera settings.
@@ -36,10 +40,40 @@ pub struct CameraConfig {
     pub rate_hz: f64,
     /// Mount on the car.
     pub mount: CameraMount,
+    /// Nearest distance drawn, metres.
+    pub near_clip: f64,
+    /// Farthest distance drawn, metres (beyond it the camera sees the background).
+    pub far_clip: f64,
 }
 
 impl Default for CameraConfig {
+    /// This project's first mount, [`CameraConfig::classic`].
     fn default() -> Self {
+        Self::classic()
+    }
+}
+
+impl CameraConfig {
+    /// Behavior Metrics' F1 camera (`f1_renault`, `cam_f1_left`).
+    pub fn behavior_metrics_f1() -> Self {
+        Self {
+            width: 640,
+            height: 480,
+            hfov: 1.57,
+            rate_hz: 20.0,
+            mount: CameraMount {
+                height: 0.10,
+                pitch: 0.0,
+                forward: 0.45,
+                left: 0.04,
+            },
+            near_clip: 0.1,
+            far_clip: 15.0,
+        }
+    }
+
+    /// This project's first mount: high and pitched down, for the classic look.
+    pub fn classic() -> Self {
         Self {
             width: 640,
             height: 480,
@@ -49,12 +83,13 @@ impl Default for CameraConfig {
                 height: 0.9,
                 pitch: 0.2,
                 forward: 0.5,
+                left: 0.0,
             },
+            near_clip: 0.1,
+            far_clip: 150.0,
         }
     }
-}
 
-impl CameraConfig {
     /// Checks ranges; the error names the setting (`camera_hz` for the rate).
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         if !(16..=4096).contains(&self.width) || !(16..=4096).contains(&self.height) {
@@ -71,12 +106,27 @@ impl CameraConfig {
         }
         within("camera_hz", self.rate_hz, 0.1, 1000.0)?;
         let m = &self.mount;
-        if !(m.height > 0.05 && m.height < 10.0 && m.pitch > -0.5 && m.pitch < 1.2) {
+        let placed = m.height > 0.05
+            && m.height < 10.0
+            && m.pitch > -0.5
+            && m.pitch < 1.2
+            && m.forward.abs() < 10.0
+            && m.left.abs() < 10.0;
+        if !placed {
             return Err(InvalidSetting::new(
                 "camera",
                 format!(
-                    "mount height {} m / pitch {} rad is out of range",
-                    m.height, m.pitch
+                    "mount height {} m / pitch {} rad / offset ({}, {}) m is out of range",
+                    m.height, m.pitch, m.forward, m.left
+                ),
+            ));
+        }
+        if !(self.near_clip > 0.0 && self.near_clip < self.far_clip && self.far_clip <= 1e4) {
+            return Err(InvalidSetting::new(
+                "camera",
+                format!(
+                    "clip range {} to {} m is not increasing within (0, 10000]",
+                    self.near_clip, self.far_clip
                 ),
             ));
         }
@@ -132,16 +182,18 @@ impl CameraModel {
         if z >= -1e-9 {
             return None;
         }
-        let t = self.config.mount.height / -z;
+        let m = &self.config.mount;
+        let t = m.height / -z;
         let range = t * (x * x + y * y + z * z).sqrt();
-        Some((Vec2::new(self.config.mount.forward + t * x, t * y), range))
+        Some((Vec2::new(m.forward + t * x, m.left + t * y), range))
     }
 
     /// Image point (u, v) of a ground point given in the body frame; `None` behind the camera.
     pub fn ground_to_pixel(&self, p: Vec2) -> Option<(f64, f64)> {
-        let dx = p.x - self.config.mount.forward;
-        let h = self.config.mount.height;
-        let xc = -p.y;
+        let m = &self.config.mount;
+        let dx = p.x - m.forward;
+        let h = m.height;
+        let xc = -(p.y - m.left);
         let yc = -dx * self.sin_p + h * self.cos_p;
         let zc = dx * self.cos_p + h * self.sin_p;
         if zc <= 1e-9 {
@@ -154,6 +206,26 @@ impl CameraModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_f1_camera_is_level_and_its_horizon_is_the_middle_row() {
+        let c = CameraConfig::behavior_metrics_f1();
+        assert!(c.validate().is_ok());
+        let m = CameraModel::new(c);
+        assert!((m.horizon_row() - 240.0).abs() < 1e-9);
+        // The bottom row sees the ground 0.58 m ahead, 4 cm left of the car's origin at the
+        // centre column; 10 rows below the horizon it is 3.5 m ahead.
+        let (near, _) = m.pixel_to_ground(m.cx, 480.0).unwrap();
+        assert!(
+            (near.x - (0.45 + 0.10 * 320.0 / 240.0)).abs() < 0.01,
+            "{near:?}"
+        );
+        assert!((near.y - 0.04).abs() < 1e-9);
+        let (far, _) = m.pixel_to_ground(m.cx, 250.0).unwrap();
+        assert!((far.x - (0.45 + 0.10 * m.f / 10.0)).abs() < 1e-6, "{far:?}");
+        let (u, v) = m.ground_to_pixel(Vec2::new(3.0, 0.04)).unwrap();
+        assert!((u - m.cx).abs() < 1e-9 && v > 240.0);
+    }
 
     #[test]
     fn focal_length_from_hfov() {

@@ -27,11 +27,11 @@ use crate::driving::brain::{BrainStats, Output, Reason};
 use crate::driving::pilot::{NetworkPilot, Pilot};
 use crate::driving::pipeline::Pipeline;
 use crate::driving::realtime::RealtimeBrain;
-use crate::evaluation::circuit::{Circuit, RoadGeometry};
 use crate::evaluation::laps::EndReason;
 use crate::evaluation::live::LiveLap;
 use crate::evaluation::record::{Producer, RunInfo, TimeSource, REAL_TIME};
 use crate::inference::manifest::resolve_model;
+use crate::sim::{Look, Track};
 
 /// Frame-to-command latency on the brain's clock, for the summary topic.
 struct Latency(Histogram<u64>);
@@ -129,31 +129,32 @@ pub fn run() -> Result<(), NodeError> {
     let pilot = test_delay(Box::new(pilot))?;
     let pilot_name = pilot.name().to_string();
 
-    let laps: Laps =
-        if p.reference_lap.is_empty() {
-            None
-        } else {
-            let circuit = Circuit::load(&p.reference_lap, RoadGeometry::default(), p.reverse)
-                .map_err(|e| ParamError::Invalid {
-                    name: "reference_lap".into(),
-                    what: e.to_string(),
-                })?;
-            let info = RunInfo::new(
-                Producer::RosNode,
-                &circuit,
-                pilot.as_ref(),
-                settings.laps,
-                None,
-                REAL_TIME.into(),
-                if sim_time {
-                    TimeSource::RosSimTime
-                } else {
-                    TimeSource::RosSystemTime
-                },
-            );
-            let dir = (!p.stats_dir.is_empty()).then(|| PathBuf::from(&p.stats_dir));
-            Some(Arc::new(Mutex::new(LiveLap::new(circuit, info, dir))))
-        };
+    let laps: Laps = if p.reference_lap.is_empty() {
+        None
+    } else {
+        // A CSV lap, a built-in circuit, or a Gazebo world's traced red line.
+        let circuit = Track::open(&p.reference_lap, None, p.reverse, Look::Classic)
+            .map_err(|e| ParamError::Invalid {
+                name: "reference_lap".into(),
+                what: e.to_string(),
+            })?
+            .circuit;
+        let info = RunInfo::new(
+            Producer::RosNode,
+            &circuit,
+            pilot.as_ref(),
+            settings.laps,
+            None,
+            REAL_TIME.into(),
+            if sim_time {
+                TimeSource::RosSimTime
+            } else {
+                TimeSource::RosSystemTime
+            },
+        );
+        let dir = (!p.stats_dir.is_empty()).then(|| PathBuf::from(&p.stats_dir));
+        Some(Arc::new(Mutex::new(LiveLap::new(circuit, info, dir))))
+    };
     let pipeline = Pipeline::new(pilot, settings.limits);
 
     let cmd_pub = node.create_publisher::<Twist>(

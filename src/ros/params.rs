@@ -18,6 +18,7 @@ use crate::base::settings::{positive, within, InvalidSetting};
 use crate::driving::brain::BrainConfig;
 use crate::inference::backend::{BackendConfig, BackendKind, Device};
 use crate::sim::world::WorldConfig;
+use crate::sim::Look;
 
 /// A parameter problem, found at startup.
 #[derive(Debug, Error)]
@@ -127,7 +128,8 @@ pub struct BrainParams {
     pub limits: Limits,
     /// No camera frame for this long → zero Twist, ms.
     pub stall_timeout_ms: f64,
-    /// Reference lap (CSV `x,y`) for the lap statistics; empty: no lap statistics.
+    /// Reference lap for the lap statistics (CSV `x,y`, a built-in circuit, or a Gazebo
+    /// world whose red line is traced); empty: no lap statistics.
     pub reference_lap: String,
     /// Drive the reference lap the other way round.
     pub reverse: bool,
@@ -270,6 +272,10 @@ pub struct SimTopics {
 pub struct SimNodeParams {
     /// Built-in circuit name or CSV path.
     pub circuit: String,
+    /// A Gazebo world (model.sdf or .world) to simulate instead of `circuit`; empty: none.
+    pub world: String,
+    /// `gazebo` (Behavior Metrics' world and F1 camera) or `classic`.
+    pub look: String,
     /// Drive it the other way round.
     pub reverse: bool,
     /// Camera rate, Hz.
@@ -291,6 +297,8 @@ impl Default for SimNodeParams {
         let world = WorldConfig::default();
         SimNodeParams {
             circuit: "lakeside".into(),
+            world: String::new(),
+            look: Look::Classic.as_str().into(),
             reverse: false,
             camera_hz: world.camera.rate_hz,
             odometry_hz: world.odometry_hz,
@@ -309,6 +317,8 @@ impl Default for SimNodeParams {
 /// The settings the simulator node runs with, checked.
 #[derive(Debug, Clone)]
 pub struct SimNodeSettings {
+    /// The look (a `world` is always Behavior Metrics').
+    pub look: Look,
     /// The world.
     pub world: WorldConfig,
     /// Simulated seconds per wall second.
@@ -318,9 +328,15 @@ pub struct SimNodeSettings {
 impl SimNodeParams {
     /// Checks every value and builds the core's settings.
     pub fn validate(&self) -> Result<SimNodeSettings, ParamError> {
+        let look: Look = if self.world.is_empty() {
+            self.look.parse().map_err(|e: String| invalid("look", e))?
+        } else {
+            Look::BehaviorMetrics
+        };
         let mut world = WorldConfig {
             physics_dt: self.physics_dt,
             odometry_hz: self.odometry_hz,
+            camera: look.camera(),
             ..WorldConfig::default()
         };
         world.camera.rate_hz = self.camera_hz;
@@ -331,6 +347,7 @@ impl SimNodeParams {
         topic("topics.odometry", &self.topics.odometry)?;
         topic("topics.cmd_vel", &self.topics.cmd_vel)?;
         Ok(SimNodeSettings {
+            look,
             world,
             real_time_factor,
         })

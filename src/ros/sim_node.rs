@@ -5,6 +5,7 @@
 //! the world is the one `pilotnet-brain sim` drives.
 
 use std::ops::ControlFlow;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,8 +21,8 @@ use super::params::{ParamError, SimNodeParams};
 use super::{convert, topics, NodeError};
 use crate::base::control::Command;
 use crate::base::sensor::Frame;
-use crate::evaluation::circuit::{Circuit, RoadGeometry};
 use crate::sim::world::{Driver, Sensors, World};
+use crate::sim::Track;
 
 /// How often `/clock` is published, simulated seconds.
 const CLOCK_PERIOD: f64 = 0.01;
@@ -81,13 +82,22 @@ impl Driver for Bridge {
 pub fn run() -> Result<(), NodeError> {
     let (mut node, p, handler) = super::node_with_params::<SimNodeParams>("sim")?;
     let settings = p.validate()?;
-    let circuit = Circuit::load(&p.circuit, RoadGeometry::default(), p.reverse).map_err(|e| {
-        ParamError::Invalid {
-            name: "circuit".into(),
-            what: e.to_string(),
+    let track = if p.world.is_empty() {
+        Track::open(&p.circuit, None, p.reverse, settings.look)
+    } else {
+        Track::world(Path::new(&p.world), p.reverse)
+    }
+    .map_err(|e| ParamError::Invalid {
+        name: if p.world.is_empty() {
+            "circuit"
+        } else {
+            "world"
         }
+        .into(),
+        what: e.to_string(),
     })?;
-    let mut world = World::new(&circuit, &settings.world).map_err(|e| ParamError::Invalid {
+    let circuit = &track.circuit;
+    let mut world = World::new(&track, &settings.world).map_err(|e| ParamError::Invalid {
         name: e.name.into(),
         what: e.problem,
     })?;

@@ -5,9 +5,15 @@
 //! no GPU — through exactly the brain and pipeline the ROS node runs.
 
 mod field;
+pub mod gazebo;
+pub mod procedural;
+pub mod raster;
 pub mod render;
 mod runner;
+pub mod scene;
+pub mod track;
 pub mod vehicle;
 pub mod world;
 
 pub use runner::{run, SimConfig, SimError, SimRun};
+pub use track::{Look, Scenery, Track, TrackError};

@@ -63,6 +63,37 @@ impl Appearance {
     }
 }
 
+impl Appearance {
+    /// Applies the light level, white balance and sensor noise to a finished frame: how the
+    /// scene renderer varies its pictures (the classic renderer folds them into its shading).
+    pub fn apply(&self, seq: u64, frame: &mut Frame) {
+        let gain = self.tint.map(|t| t * self.brightness);
+        if gain == [1.0; 3] && self.noise == 0.0 {
+            return;
+        }
+        let seed = hash32((self.seed as u32) ^ hash32(seq as u32 ^ 0x9e37_79b9));
+        let (w, h, step) = (
+            frame.width as usize,
+            frame.height as usize,
+            frame.step as usize,
+        );
+        for y in 0..h {
+            let row = &mut frame.data[y * step..y * step + w * 3];
+            for (x, px) in row.chunks_exact_mut(3).enumerate() {
+                let n = if self.noise > 0.0 {
+                    let k = hash32((y * w + x) as u32 ^ seed);
+                    ((k & 0xffff) as f32 * (1.0 / 65535.0) - 0.5) * 2.0 * self.noise
+                } else {
+                    0.0
+                };
+                for c in 0..3 {
+                    px[c] = (px[c] as f32 * gain[c] + n + 0.5) as u8;
+                }
+            }
+        }
+    }
+}
+
 /// Colours of the scene, RGB in 0–255.
 #[derive(Debug, Clone, Copy)]
 struct Palette {
@@ -396,7 +427,7 @@ fn to_u8(c: [f32; 3]) -> [u8; 3] {
 
 /// A small integer hash (lowbias32) for deterministic noise patterns.
 #[inline(always)]
-fn hash32(mut x: u32) -> u32 {
+pub(crate) fn hash32(mut x: u32) -> u32 {
     x ^= x >> 16;
     x = x.wrapping_mul(0x7feb_352d);
     x ^= x >> 15;

@@ -22,9 +22,9 @@ use crate::driving::brain::{Brain, BrainConfig};
 use crate::driving::mailbox::Mailbox;
 use crate::driving::pilot::Pilot;
 use crate::driving::pipeline::Pipeline;
-use crate::evaluation::circuit::Circuit;
 use crate::evaluation::laps::{EndReason, LapRecorder, LapRules, Sample};
 use crate::evaluation::record::{Producer, RunInfo, RunRecord, TimeSource};
+use crate::sim::track::Track;
 use crate::sim::world::{Capture, Driver, Sensors, SimCamera, World, WorldConfig};
 
 /// Settings of a simulated run.
@@ -180,12 +180,9 @@ impl Driver for BrainDriver<'_> {
     }
 }
 
-/// Drives `circuit` with `pilot` until the laps are done or the run ends otherwise.
-pub fn run(
-    circuit: &Circuit,
-    pilot: Box<dyn Pilot>,
-    config: &SimConfig,
-) -> Result<SimRun, SimError> {
+/// Drives `track` with `pilot` until the laps are done or the run ends otherwise.
+pub fn run(track: &Track, pilot: Box<dyn Pilot>, config: &SimConfig) -> Result<SimRun, SimError> {
+    let circuit = &track.circuit;
     config.validate()?;
     if let Some((dir, _)) = &config.save_frames {
         std::fs::create_dir_all(dir).map_err(|source| SimError::FrameDir {
@@ -202,7 +199,7 @@ pub fn run(
         config.brain.latency.to_string(),
         TimeSource::Simulator,
     );
-    let mut world = World::new(circuit, &config.world)?;
+    let mut world = World::new(track, &config.world)?;
     let mut driver = BrainDriver {
         config,
         clock: SimClock::new(),
@@ -241,7 +238,7 @@ mod tests {
     use crate::base::sensor::Odometry;
     use crate::driving::brain::Latency;
     use crate::driving::pilot::PilotError;
-    use crate::evaluation::circuit::RoadGeometry;
+    use crate::evaluation::circuit::{Circuit, RoadGeometry};
 
     /// Drives straight and sleeps a fixed wall time per frame.
     struct Sleepy(std::time::Duration);
@@ -256,7 +253,7 @@ mod tests {
     }
 
     fn short_run(latency: Latency, sleep_ms: u64) -> RunRecord {
-        let circuit = Circuit::load("lakeside", RoadGeometry::default(), false).unwrap();
+        let track = Track::from(Circuit::load("lakeside", RoadGeometry::default(), false).unwrap());
         let pilot = Box::new(Sleepy(std::time::Duration::from_millis(sleep_ms)));
         let config = SimConfig {
             timeout_s: 2.0,
@@ -266,7 +263,7 @@ mod tests {
             },
             ..SimConfig::default()
         };
-        run(&circuit, pilot, &config).unwrap().record
+        run(&track, pilot, &config).unwrap().record
     }
 
     #[test]
@@ -301,10 +298,10 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_refused_naming_the_setting() {
-        let circuit = Circuit::load("lakeside", RoadGeometry::default(), false).unwrap();
+        let track = Track::from(Circuit::load("lakeside", RoadGeometry::default(), false).unwrap());
         let bad = |config: SimConfig, name: &str| {
             let pilot = Box::new(Sleepy(std::time::Duration::ZERO));
-            match run(&circuit, pilot, &config) {
+            match run(&track, pilot, &config) {
                 Err(SimError::Setting(e)) => assert_eq!(e.name, name, "{e}"),
                 other => panic!("{name}: {other:?}"),
             }

@@ -15,8 +15,9 @@ use crate::base::control::Command;
 use crate::base::geometry::Pose2;
 use crate::base::sensor::{Frame, Odometry};
 use crate::base::settings::{within, InvalidSetting};
-use crate::evaluation::circuit::Circuit;
+use crate::sim::raster::Raster;
 use crate::sim::render::{Appearance, Renderer};
+use crate::sim::track::{Scenery, Track};
 use crate::sim::vehicle::Vehicle;
 
 /// Slack in the schedules, seconds: simulated time is a sum of steps, and its rounding must
@@ -68,24 +69,35 @@ pub struct Capture {
     pub pose: Pose2,
 }
 
+/// How the camera draws: the classic renderer, or the scene renderer.
+enum View {
+    Classic(Box<Renderer>),
+    Scene(Box<Raster>),
+}
+
 /// The world's camera: renders captures.
 pub struct SimCamera {
-    renderer: Renderer,
+    view: View,
     appearance: Appearance,
 }
 
 impl SimCamera {
     /// A frame buffer of the camera's size and encoding.
     pub fn new_frame(&self) -> Frame {
-        self.renderer.new_frame()
+        match &self.view {
+            View::Classic(r) => r.new_frame(),
+            View::Scene(r) => r.new_frame(),
+        }
     }
 
     /// Draws `capture` into `frame` (its stamp and sequence number included).
     pub fn render(&self, capture: &Capture, frame: &mut Frame) {
+        match &self.view {
+            View::Classic(r) => r.render(&capture.pose, &self.appearance, capture.seq, frame),
+            View::Scene(r) => r.render(&capture.pose, &self.appearance, capture.seq, frame),
+        }
         frame.stamp = capture.stamp;
         frame.seq = capture.seq;
-        self.renderer
-            .render(&capture.pose, &self.appearance, capture.seq, frame);
     }
 }
 
@@ -125,15 +137,23 @@ pub struct World {
 }
 
 impl World {
-    /// The car at the start of `circuit`, standing still.
-    pub fn new(circuit: &Circuit, config: &WorldConfig) -> Result<World, InvalidSetting> {
+    /// The car at the start of `track`'s circuit, standing still.
+    pub fn new(track: &Track, config: &WorldConfig) -> Result<World, InvalidSetting> {
         config.validate()?;
+        let view = match &track.scenery {
+            Scenery::Classic => {
+                View::Classic(Box::new(Renderer::new(&track.circuit, config.camera)))
+            }
+            Scenery::Scene(scene) => {
+                View::Scene(Box::new(Raster::new(scene.clone(), config.camera)))
+            }
+        };
         Ok(World {
             camera: SimCamera {
-                renderer: Renderer::new(circuit, config.camera),
+                view,
                 appearance: config.appearance,
             },
-            car: Vehicle::new(circuit.start_pose()),
+            car: Vehicle::new(track.circuit.start_pose()),
             dt: config.physics_dt,
             frame_period: 1.0 / config.camera.rate_hz,
             odometry_period: 1.0 / config.odometry_hz,
@@ -202,7 +222,7 @@ impl World {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evaluation::circuit::RoadGeometry;
+    use crate::evaluation::circuit::{Circuit, RoadGeometry};
 
     /// Counts what the world delivers and drives at 2 m/s.
     #[derive(Default)]
@@ -229,12 +249,12 @@ mod tests {
 
     #[test]
     fn sensors_come_at_their_rates_and_the_car_moves_under_the_command() {
-        let circuit = Circuit::load("lakeside", RoadGeometry::default(), false).unwrap();
+        let track = Track::from(Circuit::load("lakeside", RoadGeometry::default(), false).unwrap());
         let config = WorldConfig {
             odometry_hz: 50.0,
             ..WorldConfig::default()
         };
-        let mut world = World::new(&circuit, &config).unwrap();
+        let mut world = World::new(&track, &config).unwrap();
         let start = world.car().pose.p;
         let mut counter = Counter::default();
         let end = world.run(&mut counter);
@@ -249,12 +269,12 @@ mod tests {
 
     #[test]
     fn bad_settings_name_the_setting() {
-        let circuit = Circuit::load("lakeside", RoadGeometry::default(), false).unwrap();
+        let track = Track::from(Circuit::load("lakeside", RoadGeometry::default(), false).unwrap());
         let bad = WorldConfig {
             physics_dt: 0.5,
             ..WorldConfig::default()
         };
-        let e = World::new(&circuit, &bad).err().unwrap();
+        let e = World::new(&track, &bad).err().unwrap();
         assert_eq!(e.name, "physics_dt");
     }
 }

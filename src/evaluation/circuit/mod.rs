@@ -146,6 +146,16 @@ impl Default for RoadGeometry {
 }
 
 impl RoadGeometry {
+    /// Behavior Metrics' circuits as their Gazebo meshes measure: a 3 m road, a red line
+    /// 0.10 m wide, no edge lines.
+    pub fn behavior_metrics() -> Self {
+        Self {
+            road_width: 3.0,
+            line_width: 0.10,
+            edge_width: 0.0,
+        }
+    }
+
     /// Checks the widths; the error names the one that is wrong.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         within("road_width", self.road_width, 1.0, 50.0)?;

@@ -24,11 +24,12 @@ use crate::base::geometry::ClosedPolyline;
 use crate::base::sensor::{Frame, Odometry};
 use crate::base::settings::{within, InvalidSetting};
 use crate::driving::pilot::{ExpertConfig, ExpertPilot, Pilot, PilotError};
-use crate::evaluation::circuit::{Circuit, CircuitError, RoadGeometry};
+use crate::evaluation::circuit::RoadGeometry;
 use crate::evaluation::laps::{EndReason, LapRecorder, LapRules};
 use crate::inference::model::InputSpec;
 use crate::inference::preprocess::Preprocessor;
 use crate::sim::render::Appearance;
+use crate::sim::track::{Look, Track, TrackError};
 use crate::sim::world::{Driver, Sensors, World, WorldConfig};
 
 /// Why collection failed.
@@ -36,7 +37,7 @@ use crate::sim::world::{Driver, Sensors, World, WorldConfig};
 pub enum CollectError {
     /// A circuit could not be loaded.
     #[error(transparent)]
-    Circuit(#[from] CircuitError),
+    Circuit(#[from] TrackError),
     /// A setting is out of range.
     #[error("dataset setting {0}")]
     Setting(#[from] InvalidSetting),
@@ -170,8 +171,10 @@ pub struct CollectConfig {
     pub full_frame_every: usize,
     /// The network input the stored images are cut for.
     pub input: InputSpec,
-    /// Road geometry.
-    pub road: RoadGeometry,
+    /// How the world looks (and so which camera sees it).
+    pub look: Look,
+    /// Road geometry (default: the look's).
+    pub road: Option<RoadGeometry>,
 }
 
 impl Default for CollectConfig {
@@ -186,7 +189,8 @@ impl Default for CollectConfig {
             appearance: AppearanceRange::default(),
             full_frame_every: 500,
             input: InputSpec::behavior_metrics(),
-            road: RoadGeometry::default(),
+            look: Look::Classic,
+            road: None,
         }
     }
 }
@@ -221,7 +225,7 @@ impl CollectConfig {
             ));
         }
         within("perturb_max_yaw_rate", p.yaw_rate.1, 0.0, 7.1)?;
-        self.road.validate()
+        self.road.map_or(Ok(()), |r| r.validate())
     }
 }
 
@@ -493,7 +497,8 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let (mut runs, mut off_road) = (0usize, 0usize);
     for (i, (spec, reversed)) in pairs.iter().enumerate() {
-        let circuit = Circuit::load(spec, config.road, *reversed)?;
+        let track = Track::open(spec, config.road, *reversed, config.look)?;
+        let circuit = &track.circuit;
         let direction = if *reversed { "reverse" } else { "forward" };
         let share = config.frames / pairs.len() + usize::from(i < config.frames % pairs.len());
         let target = sink.count + share;
@@ -502,10 +507,11 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
             let before = sink.count;
             let world_config = WorldConfig {
                 appearance: config.appearance.draw(&mut rng),
+                camera: config.look.camera(),
                 ..WorldConfig::default()
             };
             let rate = world_config.camera.rate_hz;
-            let mut world = World::new(&circuit, &world_config)?;
+            let mut world = World::new(&track, &world_config)?;
             let mut recorder = Recorder {
                 expert: ExpertPilot::new(world_config.camera, ExpertConfig::default()),
                 limiter: Limiter::new(CommandLimits::default()),
@@ -592,7 +598,8 @@ fn write_manifest(
         "appearance": {"brightness": [a.brightness.0, a.brightness.1], "tint": a.tint,
                        "noise": [a.noise.0, a.noise.1], "texture": [a.texture.0, a.texture.1]},
         "input": config.input,
-        "road_width_m": config.road.road_width,
+        "look": config.look.as_str(),
+        "road_width_m": config.road.unwrap_or(config.look.road()).road_width,
         "summary": summary,
     });
     let path = dir.join("collect.json");

@@ -1,0 +1,214 @@
+//! Behavior Metrics' Gazebo worlds: a circuit's `model.sdf` (or a `.world` including it) with
+//! its COLLADA meshes and textures, loaded into a [`Scene`] the camera renders, and its red line
+//! traced into the centre line the lap statistics measure against.
+//!
+//! SDF is read with `roxmltree` (the subset a circuit uses: models, includes, links, visuals,
+//! poses, mesh URIs and scales); COLLADA with `dae-parser`, the most complete of the maintained
+//! COLLADA crates (one that keeps each primitive's material, which a SketchUp export needs).
+
+mod collada;
+mod line;
+mod sdf;
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+pub use line::{trace_red_line, RedLine};
+
+use crate::base::geometry::Vec2;
+use crate::sim::scene::Scene;
+
+/// Why a world could not be loaded.
+#[derive(Debug, Error)]
+pub enum WorldError {
+    /// The SDF file is missing, not XML, or not what a circuit's SDF holds.
+    #[error("SDF file {path}: {what}")]
+    Sdf {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// A COLLADA mesh is missing, malformed, or uses what is not supported.
+    #[error("COLLADA file {path}: {what}")]
+    Collada {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// A texture a mesh uses cannot be read.
+    #[error("texture {path} (used by {mesh}): {what}")]
+    Texture {
+        /// The image file.
+        path: PathBuf,
+        /// The mesh that uses it.
+        mesh: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// The world has no red line to follow, or it cannot be traced round.
+    #[error("world {path}: {what}")]
+    Line {
+        /// The SDF file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+/// A loaded world: its scene and the circuit traced from its red line.
+#[derive(Debug)]
+pub struct LoadedWorld {
+    /// The circuit model's name (`circuito2`, `nulburgrin`, ...), else the file's folder name.
+    pub name: String,
+    /// The SDF file.
+    pub path: PathBuf,
+    /// What the camera sees.
+    pub scene: Scene,
+    /// The red line's centre, in driving order from the start.
+    pub line: RedLine,
+}
+
+/// Loads the world at `path` (a `model.sdf` or a `.world`): every mesh of every model, and the
+/// red line's centre traced from where Behavior Metrics' car starts (a world's `f1` include),
+/// else from the start of the longest straight, clockwise as Behavior Metrics drives.
+pub fn load(path: &Path) -> Result<LoadedWorld, WorldError> {
+    let description = sdf::read(path)?;
+    if description.meshes.is_empty() {
+        return Err(WorldError::Sdf {
+            path: path.to_path_buf(),
+            what: "no visual draws a mesh".into(),
+        });
+    }
+    let mut scene = Scene::new();
+    let mut cache = collada::Cache::default();
+    for mesh in &description.meshes {
+        let ext = mesh.file.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !ext.eq_ignore_ascii_case("dae") {
+            return Err(WorldError::Sdf {
+                path: path.to_path_buf(),
+                what: format!("mesh {} is not COLLADA (.dae)", mesh.file.display()),
+            });
+        }
+        collada::load(&mesh.file, &mesh.placement, &mut scene, &mut cache)?;
+    }
+    let start = description.start.map(|(x, y, yaw)| (Vec2::new(x, y), yaw));
+    let line = trace_red_line(&scene, start).map_err(|what| WorldError::Line {
+        path: path.to_path_buf(),
+        what,
+    })?;
+    for m in &mut scene.materials {
+        m.on_top = line::is_red_paint(m);
+    }
+    let name = description.name.unwrap_or_else(|| {
+        path.parent()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "world".into())
+    });
+    Ok(LoadedWorld {
+        name,
+        path: path.to_path_buf(),
+        scene,
+        line,
+    })
+}
+
+/// A 4×4 affine transform (row-major; points are columns: world = M · local).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mat4(pub [[f64; 4]; 4]);
+
+impl Mat4 {
+    /// The identity.
+    pub const IDENTITY: Mat4 = Mat4([
+        [1.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0, 0.0],
+        [0.0, 0.0, 0.0, 1.0],
+    ]);
+
+    /// From rows.
+    pub fn rows(r: [[f64; 4]; 4]) -> Mat4 {
+        Mat4(r)
+    }
+
+    /// Uniform scaling.
+    pub fn scale(s: f64) -> Mat4 {
+        Mat4::rows([
+            [s, 0.0, 0.0, 0.0],
+            [0.0, s, 0.0, 0.0],
+            [0.0, 0.0, s, 0.0],
+            [0.0, 0.0, 0.0, 1.0],
+        ])
+    }
+
+    /// A translation.
+    pub fn translation(t: [f64; 3]) -> Mat4 {
+        let mut m = Mat4::IDENTITY;
+        m.0[0][3] = t[0];
+        m.0[1][3] = t[1];
+        m.0[2][3] = t[2];
+        m
+    }
+
+    /// A rotation by `angle` radians about `axis` (normalised here).
+    pub fn axis_angle(axis: [f64; 3], angle: f64) -> Mat4 {
+        let n = (axis[0] * axis[0] + axis[1] * axis[1] + axis[2] * axis[2]).sqrt();
+        if n == 0.0 {
+            return Mat4::IDENTITY;
+        }
+        let [x, y, z] = axis.map(|a| a / n);
+        let (s, c) = angle.sin_cos();
+        let t = 1.0 - c;
+        Mat4::rows([
+            [t * x * x + c, t * x * y - s * z, t * x * z + s * y, 0.0],
+            [t * x * y + s * z, t * y * y + c, t * y * z - s * x, 0.0],
+            [t * x * z - s * y, t * y * z + s * x, t * z * z + c, 0.0],
+            [0.0, 0.0, 0.0, 1.0],
+        ])
+    }
+
+    /// An SDF pose: translation, then roll, pitch, yaw about fixed x, y, z (R = Rz·Ry·Rx).
+    pub fn pose(t: [f64; 3], rpy: [f64; 3]) -> Mat4 {
+        let r = Mat4::axis_angle([0.0, 0.0, 1.0], rpy[2])
+            .mul(&Mat4::axis_angle([0.0, 1.0, 0.0], rpy[1]))
+            .mul(&Mat4::axis_angle([1.0, 0.0, 0.0], rpy[0]));
+        Mat4::translation(t).mul(&r)
+    }
+
+    /// `self · other`.
+    pub fn mul(&self, other: &Mat4) -> Mat4 {
+        let mut out = [[0.0; 4]; 4];
+        for (i, row) in out.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (0..4).map(|k| self.0[i][k] * other.0[k][j]).sum();
+            }
+        }
+        Mat4(out)
+    }
+
+    /// The transformed point.
+    pub fn apply(&self, p: [f64; 3]) -> [f64; 3] {
+        let m = &self.0;
+        [0, 1, 2].map(|i| m[i][0] * p[0] + m[i][1] * p[1] + m[i][2] * p[2] + m[i][3])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poses_rotate_then_translate() {
+        let m = Mat4::pose([1.0, 2.0, 0.0], [0.0, 0.0, std::f64::consts::FRAC_PI_2]);
+        let p = m.apply([1.0, 0.0, 0.0]);
+        assert!(
+            (p[0] - 1.0).abs() < 1e-12 && (p[1] - 3.0).abs() < 1e-12,
+            "{p:?}"
+        );
+        let s = Mat4::scale(0.0254).mul(&Mat4::translation([100.0, 0.0, 0.0]));
+        assert!((s.apply([0.0; 3])[0] - 2.54).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,303 @@
+//! A 3D scene for the camera: textured, flat-shaded triangles in world coordinates (metres,
+//! z up), their materials, and the light they are shaded with — what a Gazebo world file
+//! describes, or what [`crate::sim::procedural`] builds around a centre line.
+//!
+//! Shading is Gazebo's for these worlds, with the constants read off its views of them: the sun
+//! lights a Lambert surface with diffuse 0.8 from the direction (−0.5, 0.1, −0.9); there is no
+//! ambient term (a face turned away from the sun is black, as Behavior Metrics' walls are); a
+//! textured surface's colour is 0.5 × its texture (Gazebo's default diffuse for a textured
+//! material); a `constant` surface shows its colour unlit. A face's front is the side its
+//! corners wind counter-clockwise around; the renderer draws fronts only, as Gazebo does (a
+//! SketchUp face is exported as two triangles, front and back, each with its own material).
+//! Each triangle's colour factor is computed once, when it is added.
+
+use std::sync::Arc;
+
+/// A point or direction in 3D, metres.
+pub type Vec3 = [f32; 3];
+
+/// Where the sun's light travels, world frame (Gazebo's default sun).
+pub const SUN_DIRECTION: Vec3 = [-0.5, 0.1, -0.9];
+/// The sun's diffuse intensity (Gazebo's default sun).
+pub const SUN_DIFFUSE: f32 = 0.8;
+/// Gazebo's diffuse colour of a textured material: the texture is multiplied by it.
+pub const TEXTURE_DIFFUSE: f32 = 0.5;
+
+/// How a material reacts to light.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shading {
+    /// Diffuse: lit by the sun by the cosine of its angle to the face's normal.
+    Lambert,
+    /// Unlit: its colour as it is.
+    Constant,
+}
+
+/// A surface's material: a colour, or a texture scaled by [`TEXTURE_DIFFUSE`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Material {
+    /// Name, for messages (`Asphalt_New`, `Color_A01`).
+    pub name: String,
+    /// Colour, linear 0–1 RGB (multiplies the texture when there is one).
+    pub color: [f32; 3],
+    /// The texture, by index into [`Scene::textures`].
+    pub texture: Option<usize>,
+    /// Shading model.
+    pub shading: Shading,
+    /// Drawn over coplanar surfaces of other materials: the line a pilot follows, which
+    /// Gazebo shows over the bands it was painted on.
+    pub on_top: bool,
+}
+
+/// A texture and its mipmaps: RGB, power-of-two sides, repeating.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Texture {
+    /// Where it came from, for messages.
+    pub name: String,
+    /// Level 0 is full size; each next level halves both sides, down to 1×1.
+    pub levels: Vec<TextureLevel>,
+}
+
+/// One mipmap level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextureLevel {
+    /// log2 of the side, pixels.
+    pub log2_size: u32,
+    /// Texels, row-major, `[r, g, b, 0]` each.
+    pub texels: Vec<[u8; 4]>,
+}
+
+impl Texture {
+    /// A texture from RGB pixels of any size: resampled (bilinear) to the nearest power of two
+    /// at or above the larger side, capped at 1024, then mipmapped by 2×2 averages.
+    pub fn from_rgb(name: &str, width: u32, height: u32, rgb: &[u8]) -> Texture {
+        let side = width.max(height).max(1).next_power_of_two().min(1024);
+        let log2 = side.trailing_zeros();
+        let mut texels = Vec::with_capacity((side * side) as usize);
+        for y in 0..side {
+            for x in 0..side {
+                let fx = ((x as f32 + 0.5) * width as f32 / side as f32 - 0.5).max(0.0);
+                let fy = ((y as f32 + 0.5) * height as f32 / side as f32 - 0.5).max(0.0);
+                let (x0, y0) = (fx as u32, fy as u32);
+                let (x1, y1) = ((x0 + 1).min(width - 1), (y0 + 1).min(height - 1));
+                let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+                let at = |x: u32, y: u32, c: usize| rgb[((y * width + x) * 3) as usize + c] as f32;
+                let mut t = [0u8; 4];
+                for (c, out) in t.iter_mut().take(3).enumerate() {
+                    let top = at(x0, y0, c) * (1.0 - tx) + at(x1, y0, c) * tx;
+                    let bottom = at(x0, y1, c) * (1.0 - tx) + at(x1, y1, c) * tx;
+                    *out = (top * (1.0 - ty) + bottom * ty).round() as u8;
+                }
+                texels.push(t);
+            }
+        }
+        let mut levels = vec![TextureLevel {
+            log2_size: log2,
+            texels,
+        }];
+        while let Some(last) = levels.last().filter(|l| l.log2_size > 0) {
+            let side = 1usize << last.log2_size;
+            let half = side / 2;
+            let mut next = Vec::with_capacity(half * half);
+            for y in 0..half {
+                for x in 0..half {
+                    let mut t = [0u8; 4];
+                    for (c, out) in t.iter_mut().take(3).enumerate() {
+                        let sum: u32 = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                            .iter()
+                            .map(|(dx, dy)| last.texels[(2 * y + dy) * side + 2 * x + dx][c] as u32)
+                            .sum();
+                        *out = ((sum + 2) / 4) as u8;
+                    }
+                    next.push(t);
+                }
+            }
+            let log2_size = last.log2_size - 1;
+            levels.push(TextureLevel {
+                log2_size,
+                texels: next,
+            });
+        }
+        Texture {
+            name: name.to_string(),
+            levels,
+        }
+    }
+
+    /// Mean colour, 0–255.
+    pub fn mean(&self) -> [f32; 3] {
+        let t = self
+            .levels
+            .last()
+            .expect("a texture has at least one level")
+            .texels[0];
+        [t[0] as f32, t[1] as f32, t[2] as f32]
+    }
+}
+
+/// A triangle of the scene with what the renderer needs per vertex and per face.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Triangle {
+    /// Corners, world frame, metres.
+    pub p: [Vec3; 3],
+    /// Texture coordinates of the corners (texture repeats every 1.0).
+    pub uv: [[f32; 2]; 3],
+    /// The material, by index into [`Scene::materials`].
+    pub material: u32,
+    /// The face's colour factor: material colour × light (× [`TEXTURE_DIFFUSE`] when
+    /// textured), 0–1 per channel.
+    pub shade: [f32; 3],
+}
+
+/// Triangles, materials and textures.
+#[derive(Debug, Clone, Default)]
+pub struct Scene {
+    /// The triangles.
+    pub triangles: Vec<Triangle>,
+    /// The materials they use.
+    pub materials: Vec<Material>,
+    /// The textures the materials use.
+    pub textures: Vec<Arc<Texture>>,
+}
+
+fn sub(a: Vec3, b: Vec3) -> Vec3 {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+fn cross(a: Vec3, b: Vec3) -> Vec3 {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+impl Scene {
+    /// An empty scene.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a material; returns its index.
+    pub fn add_material(&mut self, material: Material) -> u32 {
+        self.materials.push(material);
+        (self.materials.len() - 1) as u32
+    }
+
+    /// Adds a texture; returns its index.
+    pub fn add_texture(&mut self, texture: Arc<Texture>) -> usize {
+        self.textures.push(texture);
+        self.textures.len() - 1
+    }
+
+    /// Adds a triangle of `material` (corners counter-clockwise seen from the side the face
+    /// points to), shading it. Degenerate triangles (no area) are skipped.
+    pub fn add_triangle(&mut self, p: [Vec3; 3], uv: [[f32; 2]; 3], material: u32) {
+        let n = cross(sub(p[1], p[0]), sub(p[2], p[0]));
+        let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+        if len.is_nan() || len <= 1e-12 {
+            return;
+        }
+        let m = &self.materials[material as usize];
+        let light = match m.shading {
+            Shading::Constant => 1.0,
+            Shading::Lambert => {
+                let [lx, ly, lz] = SUN_DIRECTION;
+                let l = (lx * lx + ly * ly + lz * lz).sqrt();
+                let cos = -(n[0] * lx + n[1] * ly + n[2] * lz) / (len * l);
+                SUN_DIFFUSE * cos.max(0.0)
+            }
+        };
+        let texture = if m.texture.is_some() {
+            TEXTURE_DIFFUSE
+        } else {
+            1.0
+        };
+        let shade = m.color.map(|c| c * light * texture);
+        self.triangles.push(Triangle {
+            p,
+            uv,
+            material,
+            shade,
+        });
+    }
+
+    /// The axis-aligned bounds of the triangles in the ground plane: (min x, min y, max x,
+    /// max y), or `None` for an empty scene.
+    pub fn bounds(&self) -> Option<[f32; 4]> {
+        let mut b = [
+            f32::INFINITY,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NEG_INFINITY,
+        ];
+        for t in &self.triangles {
+            for p in &t.p {
+                b = [
+                    b[0].min(p[0]),
+                    b[1].min(p[1]),
+                    b[2].max(p[0]),
+                    b[3].max(p[1]),
+                ];
+            }
+        }
+        b[0].is_finite().then_some(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn material(scene: &mut Scene, color: [f32; 3], shading: Shading) -> u32 {
+        scene.add_material(Material {
+            name: "m".into(),
+            color,
+            texture: None,
+            shading,
+            on_top: false,
+        })
+    }
+
+    #[test]
+    fn the_sun_lights_the_ground_as_in_gazebo() {
+        let mut s = Scene::new();
+        let red = material(&mut s, [1.0, 0.0, 0.0], Shading::Lambert);
+        s.add_triangle(
+            [[0.0; 3], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+            [[0.0; 2]; 3],
+            red,
+        );
+        // Gazebo draws Behavior Metrics' red line (1, 0, 0) as 177 of 255.
+        let r = s.triangles[0].shade[0] * 255.0;
+        assert!((r - 177.0).abs() < 1.0, "{r}");
+        // The same face upside down faces away from the sun: black.
+        s.add_triangle(
+            [[0.0; 3], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]],
+            [[0.0; 2]; 3],
+            red,
+        );
+        assert_eq!(s.triangles[1].shade, [0.0; 3]);
+        let flat = material(&mut s, [0.2, 0.4, 0.6], Shading::Constant);
+        s.add_triangle(
+            [[0.0; 3], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]],
+            [[0.0; 2]; 3],
+            flat,
+        );
+        assert_eq!(s.triangles[2].shade, [0.2, 0.4, 0.6]);
+        // No area, no triangle.
+        s.add_triangle([[0.0; 3]; 3], [[0.0; 2]; 3], flat);
+        assert_eq!(s.triangles.len(), 3);
+        assert_eq!(s.bounds(), Some([0.0, 0.0, 1.0, 1.0]));
+    }
+
+    #[test]
+    fn textures_become_square_powers_of_two_with_mipmaps() {
+        let rgb: Vec<u8> = (0..3 * 5 * 3).map(|i| (i * 7 % 256) as u8).collect();
+        let t = Texture::from_rgb("t", 5, 3, &rgb);
+        assert_eq!(t.levels[0].log2_size, 3);
+        assert_eq!(t.levels.len(), 4);
+        assert_eq!(t.levels[3].texels.len(), 1);
+        let uniform = Texture::from_rgb("u", 4, 4, &[90; 48]);
+        assert_eq!(uniform.mean(), [90.0; 3]);
+    }
+}

@@ -1,0 +1,329 @@
+//! Behavior Metrics' Gazebo worlds (`../shared/gazebo-f1/`): every circuit loads, its traced
+//! red line lies where Behavior Metrics' perfect lap drove, the expert completes SimpleCircuit
+//! through the F1 camera, and malformed, incomplete or missing SDF, COLLADA and texture files
+//! are errors naming the file and what is wrong.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+
+use pilotnet_brain::base::geometry::ClosedPolyline;
+use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot};
+use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
+use pilotnet_brain::evaluation::laps::EndReason;
+use pilotnet_brain::sim::gazebo;
+use pilotnet_brain::sim::world::WorldConfig;
+use pilotnet_brain::sim::{self, Look, SimConfig, Track};
+
+fn worlds() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/gazebo-f1");
+    assert!(
+        dir.join("simple_circuit/model.sdf").exists(),
+        "Behavior Metrics' Gazebo models not found at {}",
+        dir.display()
+    );
+    dir
+}
+
+/// Each circuit's model folder and its Behavior Metrics perfect lap.
+const CIRCUITS: [(&str, &str); 4] = [
+    ("simple_circuit", "simple_circuit"),
+    ("montmelo_line", "montmelo"),
+    ("montreal_line", "montreal"),
+    ("nurburgring_line", "nurburgring"),
+];
+
+#[test]
+fn every_circuit_loads_and_its_red_line_is_where_the_perfect_lap_drove() {
+    for (model, lap) in CIRCUITS {
+        let world = gazebo::load(&worlds().join(model).join("model.sdf"))
+            .unwrap_or_else(|e| panic!("{model}: {e}"));
+        let traced = ClosedPolyline::new(world.line.points.clone());
+        let reference =
+            Circuit::load(&util::reference(lap), RoadGeometry::default(), false).unwrap();
+        // Behavior Metrics' perfect laps are odometry of a controller following the line:
+        // measured 4–16 cm from it on average, at most 0.54 m.
+        let d: Vec<f64> = world
+            .line
+            .points
+            .iter()
+            .map(|p| reference.centre.project(*p).distance)
+            .collect();
+        let mean = d.iter().sum::<f64>() / d.len() as f64;
+        let max = d.iter().copied().fold(0.0, f64::max);
+        eprintln!(
+            "{model}: {} triangles, line {:.1} m (perfect lap {:.1} m), {:.3} m wide, road {:?} m, \
+             line to lap mean {mean:.3} m, max {max:.3} m",
+            world.scene.triangles.len(),
+            traced.length(),
+            reference.length(),
+            world.line.line_width,
+            world.line.road_width
+        );
+        assert!(mean < 0.2 && max < 0.6, "{model}: mean {mean}, max {max}");
+        assert!(
+            (traced.length() / reference.length() - 1.0).abs() < 0.01,
+            "{model}: {} m against {} m",
+            traced.length(),
+            reference.length()
+        );
+        assert!((0.09..0.14).contains(&world.line.line_width), "{model}");
+        let road = world.line.road_width.expect("a road under the line");
+        assert!((2.7..3.4).contains(&road), "{model}: road {road} m");
+        // Clockwise, as Behavior Metrics drives them, like its perfect laps.
+        assert!(traced.signed_area() < 0.0, "{model}");
+        assert!(
+            reference.centre.signed_area() < 0.0,
+            "{model}: the perfect lap"
+        );
+    }
+}
+
+#[test]
+fn a_world_file_gives_the_start_pose_of_behavior_metrics_car() {
+    let world = gazebo::load(&worlds().join("worlds/montreal_line.world")).unwrap();
+    // montreal_line.world puts f1_renault at (-200.88, -90.72), heading -2.83 rad.
+    let p = world.line.points[0];
+    assert!(
+        (p.x + 200.88).abs() < 0.3 && (p.y + 90.72).abs() < 0.3,
+        "{p:?}"
+    );
+    let next = world.line.points[5];
+    let heading = (next.y - p.y).atan2(next.x - p.x);
+    assert!((heading + 2.83).abs() < 0.1, "{heading}");
+}
+
+#[test]
+fn the_expert_completes_simple_circuit_through_the_f1_camera() {
+    let track = Track::world(&worlds().join("simple_circuit/model.sdf"), false).unwrap();
+    assert_eq!(track.look(), Look::BehaviorMetrics);
+    let config = SimConfig {
+        timeout_s: 120.0,
+        world: WorldConfig {
+            camera: Look::BehaviorMetrics.camera(),
+            ..WorldConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let pilot = ExpertPilot::new(config.world.camera, ExpertConfig::default());
+    let r = sim::run(&track, Box::new(pilot), &config).unwrap().record;
+    let l = &r.laps;
+    eprintln!(
+        "SimpleCircuit world: {:?}, MAE {:.4} m, lap {:?} s, {:.2} m/s",
+        l.end_reason, l.position_deviation_mae_m, l.lap_seconds, l.average_speed_mps
+    );
+    assert_eq!(l.end_reason, EndReason::LapCompleted, "{l:?}");
+    // Measured 0.018 m; headroom 25 %.
+    assert!(l.position_deviation_mae_m < 0.018 * 1.25, "{l:?}");
+}
+
+/// Writes `files` into a fresh folder laid out as a Gazebo model path: `circuit/model.sdf`
+/// and its meshes.
+fn model(files: &[(&str, &[u8])]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        let path = dir.path().join("circuit").join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+    }
+    let sdf = dir.path().join("circuit/model.sdf");
+    (dir, sdf)
+}
+
+const SDF: &str = r#"<?xml version="1.0"?>
+<sdf version="1.4"><model name="test"><static>true</static>
+  <link name="ground"><visual name="visual"><geometry><mesh>
+    <uri>model://circuit/meshes/ground.dae</uri></mesh></geometry></visual></link>
+</model></sdf>"#;
+
+/// A COLLADA square of `material`'s colour (or texture `image`), 10 m, z up.
+fn dae(color: &str, image: Option<&str>, p: &str) -> String {
+    let (surface, diffuse) = match image {
+        Some(file) => (
+            format!(
+                r#"<newparam sid="s"><surface type="2D"><init_from>img</init_from></surface></newparam>
+                   <newparam sid="t"><sampler2D><source>s</source></sampler2D></newparam>"#
+            ),
+            format!(r#"<texture texture="t" texcoord="UV"/>"#) + &format!("<!-- {file} -->"),
+        ),
+        None => (String::new(), format!("<color>{color}</color>")),
+    };
+    let images = image
+        .map(|f| format!(r#"<library_images><image id="img"><init_from>{f}</init_from></image></library_images>"#))
+        .unwrap_or_default();
+    format!(
+        r##"<?xml version="1.0" encoding="UTF-8"?>
+<COLLADA xmlns="http://www.collada.org/2005/11/COLLADASchema" version="1.4.1">
+<asset><created>2020-01-01T00:00:00Z</created><modified>2020-01-01T00:00:00Z</modified><unit meter="1" name="meter"/><up_axis>Z_UP</up_axis></asset>
+{images}
+<library_effects><effect id="fx"><profile_COMMON>{surface}<technique sid="c"><lambert><diffuse>{diffuse}</diffuse></lambert></technique></profile_COMMON></effect></library_effects>
+<library_materials><material id="mat" name="paint"><instance_effect url="#fx"/></material></library_materials>
+<library_geometries><geometry id="g"><mesh>
+<source id="pos"><float_array id="pa" count="12">0 0 0 10 0 0 10 10 0 0 10 0</float_array>
+<technique_common><accessor source="#pa" count="4" stride="3"><param name="X" type="float"/><param name="Y" type="float"/><param name="Z" type="float"/></accessor></technique_common></source>
+<source id="uv"><float_array id="ua" count="8">0 0 1 0 1 1 0 1</float_array>
+<technique_common><accessor source="#ua" count="4" stride="2"><param name="S" type="float"/><param name="T" type="float"/></accessor></technique_common></source>
+<vertices id="v"><input semantic="POSITION" source="#pos"/></vertices>
+<triangles material="m" count="2"><input semantic="VERTEX" source="#v" offset="0"/><input semantic="TEXCOORD" source="#uv" offset="0" set="0"/><p>{p}</p></triangles>
+</mesh></geometry></library_geometries>
+<library_visual_scenes><visual_scene id="scene"><node name="n"><instance_geometry url="#g"><bind_material><technique_common><instance_material symbol="m" target="#mat"/></technique_common></bind_material></instance_geometry></node></visual_scene></library_visual_scenes>
+<scene><instance_visual_scene url="#scene"/></scene>
+</COLLADA>"##
+    )
+}
+
+fn load_error(sdf: &Path) -> String {
+    match gazebo::load(sdf) {
+        Ok(_) => panic!("{} loaded", sdf.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bad_worlds_are_errors_naming_the_file_and_the_fault() {
+    let grey = dae("0.5 0.5 0.5 1", None, "0 1 2 0 2 3");
+    let png = {
+        let mut buf = Vec::new();
+        image::RgbImage::from_pixel(4, 4, image::Rgb([90, 90, 90]))
+            .write_to(&mut std::io::Cursor::new(&mut buf), image::ImageFormat::Png)
+            .unwrap();
+        buf
+    };
+    type Case<'a> = (Vec<(&'a str, Vec<u8>)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec![], "model.sdf", "No such file"),
+        (
+            vec![("model.sdf", b"<sdf><model".to_vec())],
+            "model.sdf",
+            "not valid XML",
+        ),
+        (
+            vec![("model.sdf", b"<robot/>".to_vec())],
+            "model.sdf",
+            "not <sdf>",
+        ),
+        (
+            vec![("model.sdf", b"<sdf version='1.4'/>".to_vec())],
+            "model.sdf",
+            "neither a <model> nor a <world>",
+        ),
+        (
+            vec![(
+                "model.sdf",
+                SDF.replace("<geometry><mesh>", "<geometry><mesh><bad/>")
+                    .replace("<uri>model://circuit/meshes/ground.dae</uri>", "")
+                    .into_bytes(),
+            )],
+            "model.sdf",
+            "<mesh> has no <uri>",
+        ),
+        (
+            vec![("model.sdf", SDF.as_bytes().to_vec())],
+            "model.sdf",
+            "'model://circuit/meshes/ground.dae' is not in GAZEBO_MODEL_PATH",
+        ),
+        (
+            vec![
+                ("model.sdf", SDF.as_bytes().to_vec()),
+                ("meshes/ground.dae", b"<COLLADA".to_vec()),
+            ],
+            "ground.dae",
+            "not valid COLLADA",
+        ),
+        (
+            vec![
+                ("model.sdf", SDF.as_bytes().to_vec()),
+                (
+                    "meshes/ground.dae",
+                    dae("0.5 0.5 0.5 1", None, "0 1 2 0 2 9").into_bytes(),
+                ),
+            ],
+            "ground.dae",
+            "vertex index 9 is out of range",
+        ),
+        (
+            vec![
+                ("model.sdf", SDF.as_bytes().to_vec()),
+                (
+                    "meshes/ground.dae",
+                    grey.replace(r##"target="#mat""##, r##"target="#nothing""##)
+                        .into_bytes(),
+                ),
+            ],
+            "ground.dae",
+            "unknown material 'nothing'",
+        ),
+        (
+            vec![
+                ("model.sdf", SDF.as_bytes().to_vec()),
+                (
+                    "meshes/ground.dae",
+                    dae("", Some("asphalt.png"), "0 1 2 0 2 3").into_bytes(),
+                ),
+            ],
+            "asphalt.png",
+            "No such file",
+        ),
+        (
+            vec![
+                ("model.sdf", SDF.as_bytes().to_vec()),
+                (
+                    "meshes/ground.dae",
+                    dae("", Some("asphalt.png"), "0 1 2 0 2 3").into_bytes(),
+                ),
+                ("meshes/asphalt.png", b"not a picture".to_vec()),
+            ],
+            "asphalt.png",
+            "used by",
+        ),
+        (
+            vec![
+                ("model.sdf", SDF.as_bytes().to_vec()),
+                (
+                    "meshes/ground.dae",
+                    dae("", Some("asphalt.png"), "0 1 2 0 2 3").into_bytes(),
+                ),
+                ("meshes/asphalt.png", png.clone()),
+            ],
+            "model.sdf",
+            "no red line",
+        ),
+        (
+            vec![
+                ("model.sdf", SDF.as_bytes().to_vec()),
+                (
+                    "meshes/ground.dae",
+                    dae("1 0 0 1", None, "0 1 2 0 2 3").into_bytes(),
+                ),
+            ],
+            "model.sdf",
+            "the red line",
+        ),
+    ];
+    for (files, names, expected) in cases {
+        let borrowed: Vec<(&str, &[u8])> = files.iter().map(|(n, c)| (*n, c.as_slice())).collect();
+        let (_dir, sdf) = model(&borrowed);
+        let e = load_error(&sdf);
+        assert!(e.contains(expected), "expected '{expected}' in: {e}");
+        assert!(e.contains(names), "the error must name {names}: {e}");
+    }
+}
+
+#[test]
+fn the_command_line_drives_a_world_and_refuses_a_bad_one() {
+    let bad = tempfile::tempdir().unwrap();
+    let sdf = bad.path().join("model.sdf");
+    std::fs::write(&sdf, "<sdf><model name='x'/></sdf>").unwrap();
+    let out = util::binary()
+        .args(["sim", "--world"])
+        .arg(&sdf)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no visual draws a mesh") && stderr.contains("model.sdf"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
