@@ -52,19 +52,20 @@ def description(name: str, ranges: dict[str, tuple[float, float]] | None = None)
     )
 
 
-def example_input(batch: int = 1) -> torch.Tensor:
-    """A fixed input of the network's shape, for tracing."""
+def example_input(batch: int = 1, shape: tuple[int, int, int] = INPUT_SHAPE) -> torch.Tensor:
+    """A fixed input of the network's shape (PilotNet's by default), for tracing."""
     generator = torch.Generator().manual_seed(0)
-    return torch.rand((batch, *INPUT_SHAPE), generator=generator)
+    return torch.rand((batch, *shape), generator=generator)
 
 
-def export_onnx(model: torch.nn.Module, path: Path, opset: int = 17) -> None:
-    """Writes `model` as ONNX (legacy TorchScript-based exporter, fixed 1x3x66x200 input)."""
+def export_onnx(model: torch.nn.Module, path: Path, opset: int = 17,
+                shape: tuple[int, int, int] = INPUT_SHAPE) -> None:
+    """Writes `model` as ONNX (legacy TorchScript-based exporter, fixed 1xCxHxW input)."""
     model.eval()
     with torch.no_grad():
         torch.onnx.export(
             model,
-            (example_input(),),
+            (example_input(shape=shape),),
             str(path),
             input_names=["image"],
             output_names=["vw"],
@@ -73,11 +74,12 @@ def export_onnx(model: torch.nn.Module, path: Path, opset: int = 17) -> None:
         )
 
 
-def export_torchscript(model: torch.nn.Module, path: Path) -> None:
+def export_torchscript(model: torch.nn.Module, path: Path,
+                       shape: tuple[int, int, int] = INPUT_SHAPE) -> None:
     """Writes `model` as traced, frozen TorchScript."""
     model.eval()
     with torch.no_grad():
-        traced = torch.jit.trace(model, (example_input(),))
+        traced = torch.jit.trace(model, (example_input(shape=shape),))
         frozen = torch.jit.freeze(traced)
     frozen.save(str(path))
 
