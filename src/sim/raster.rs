@@ -67,14 +67,6 @@ impl Grid {
     }
 }
 
-/// What a pixel looks at: its elevation row in the sky panorama, and its azimuth relative to
-/// the camera's heading, in panorama columns.
-#[derive(Clone, Copy)]
-struct Ray {
-    sky_row: u16,
-    azimuth: i16,
-}
-
 /// Extra texture grain (data augmentation), anchored to the texels, so to the world.
 #[derive(Clone, Copy)]
 struct Grain {
@@ -128,9 +120,11 @@ pub struct Raster {
     scene: Arc<Scene>,
     camera: CameraModel,
     grid: Grid,
+    /// The sky panorama, its rows padded on both sides with wrapped-round columns so that a
+    /// row of pixels reads it without wrapping.
     sky: Vec<[u8; 3]>,
-    sky_rows: usize,
-    rays: Vec<Ray>,
+    /// Per pixel, where in `sky` it looks when the camera heads along panorama column 0.
+    sky_offsets: Vec<u32>,
     /// Half the image's width and height over the focal length, a little more.
     half_width_slope: f32,
     half_height_slope: f32,
@@ -169,7 +163,8 @@ impl Raster {
         let grid = Grid::new(&scene);
         let (w, h) = (camera.width as usize, camera.height as usize);
         let (sin_p, cos_p) = camera.mount.pitch.sin_cos();
-        let mut rays = Vec::with_capacity(w * h);
+        // Per pixel: elevation row and azimuth relative to the heading, in panorama columns.
+        let mut rays: Vec<(usize, i32)> = Vec::with_capacity(w * h);
         let mut max_elevation = 0.0f32;
         for y in 0..h {
             for x in 0..w {
@@ -182,22 +177,40 @@ impl Raster {
                 let elevation = up.atan2(fwd.hypot(left)) as f32;
                 let azimuth = left.atan2(fwd) as f32;
                 max_elevation = max_elevation.max(elevation);
-                rays.push(Ray {
-                    sky_row: (elevation.max(0.0) * SKY_ROWS_PER_RAD) as u16,
-                    azimuth: (azimuth / std::f32::consts::TAU * SKY_WIDTH as f32).round() as i16,
-                });
+                rays.push((
+                    (elevation.max(0.0) * SKY_ROWS_PER_RAD) as usize,
+                    (azimuth / std::f32::consts::TAU * SKY_WIDTH as f32).round() as i32,
+                ));
             }
         }
         let sky_rows = (max_elevation.max(0.0) * SKY_ROWS_PER_RAD) as usize + 1;
-        let sky = sky_panorama(sky_rows);
+        let sky_pad = rays
+            .iter()
+            .map(|r| r.1.unsigned_abs() as usize)
+            .max()
+            .unwrap_or(0)
+            .min(SKY_WIDTH);
+        let stride = SKY_WIDTH + 2 * sky_pad;
+        let panorama = sky_panorama(sky_rows);
+        let sky: Vec<[u8; 3]> = (0..sky_rows)
+            .flat_map(|r| {
+                let row = &panorama[r * SKY_WIDTH..(r + 1) * SKY_WIDTH];
+                (0..stride).map(move |c| row[(c + SKY_WIDTH - sky_pad) % SKY_WIDTH])
+            })
+            .collect();
+        let sky_offsets = rays
+            .iter()
+            .map(|&(row, azimuth)| {
+                (row.min(sky_rows - 1) * stride + (azimuth + sky_pad as i32) as usize) as u32
+            })
+            .collect();
         let triangles = scene.triangles.len();
         Raster {
             scene,
             camera: model,
             grid,
             sky,
-            sky_rows,
-            rays,
+            sky_offsets,
             half_width_slope: (1.01 * model.cx / model.f) as f32,
             half_height_slope: (1.01 * model.cy / model.f) as f32,
             fov_cos: (camera.hfov / 2.0).cos() as f32,
@@ -372,26 +385,32 @@ impl Raster {
         };
         let yaw = pose.yaw as f32;
         let az0 = (yaw / std::f32::consts::TAU * SKY_WIDTH as f32).round() as i32;
+        // The heading's panorama column, in 0..SKY_WIDTH: a pixel's column then lies within
+        // the padded row.
+        let col0 = az0.rem_euclid(SKY_WIDTH as i32) as usize;
         for y in 0..h {
             let row = &mut frame.data[y * step..y * step + w * 3];
             let ids = &scratch.ids[y * w..(y + 1) * w];
             let drow = &scratch.depth[y * w..(y + 1) * w];
-            let rays = &self.rays[y * w..(y + 1) * w];
+            let sky_offsets = &self.sky_offsets[y * w..(y + 1) * w];
             let py = y as f32 + 0.5;
             let mut x = 0;
             while x < w {
                 let id = ids[x];
                 // A run of pixels showing the same triangle.
+                // Textured runs share a mipmap level, so they are kept short.
+                let limit = match scratch.draws.get(id as usize) {
+                    Some(d) if d.texture.is_some() => MIP_RUN,
+                    _ => w,
+                };
                 let mut end = x + 1;
-                while end < w && ids[end] == id && end - x < MIP_RUN {
+                while end < w && ids[end] == id && end - x < limit {
                     end += 1;
                 }
                 let out = &mut row[3 * x..3 * end];
                 if id == EMPTY {
-                    for (o, ray) in out.chunks_exact_mut(3).zip(&rays[x..end]) {
-                        let col = (az0 + ray.azimuth as i32) as usize & (SKY_WIDTH - 1);
-                        let r = (ray.sky_row as usize).min(self.sky_rows - 1);
-                        o.copy_from_slice(&self.sky[r * SKY_WIDTH + col]);
+                    for (o, &offset) in out.chunks_exact_mut(3).zip(&sky_offsets[x..end]) {
+                        o.copy_from_slice(&self.sky[offset as usize + col0]);
                     }
                 } else {
                     let d = &scratch.draws[id as usize];
@@ -582,18 +601,41 @@ fn shade_run(
             vz += d.v.a;
         }
     } else {
-        // The plain case in integers: texel × shade in 8.8 fixed point.
+        // The plain case in integers: texel × shade in 8.8 fixed point. The texel addresses
+        // first, over a whole run's lanes so that they vectorise, then the texels.
         let k = d.shade.map(|c| (c * 256.0).clamp(0.0, 65535.0) as u32);
-        for (o, &zw) in out.chunks_exact_mut(3).zip(&drow[x..end]) {
-            let inv = 1.0 / zw.max(1e-12);
-            let tx = floor_i32(uz * inv * sidef) & mask;
-            let ty = floor_i32(vz * inv * sidef) & mask;
-            let t = l.texels[(ty * side + tx) as usize];
-            o[0] = ((t[0] as u32 * k[0]) >> 8).min(255) as u8;
-            o[1] = ((t[1] as u32 * k[1]) >> 8).min(255) as u8;
-            o[2] = ((t[2] as u32 * k[2]) >> 8).min(255) as u8;
+        let n = end - x;
+        let (mut us, mut vs, mut zs) = ([0f32; MIP_RUN], [0f32; MIP_RUN], [1f32; MIP_RUN]);
+        zs[..n].copy_from_slice(&drow[x..end]);
+        for i in 0..n {
+            us[i] = uz;
+            vs[i] = vz;
             uz += d.u.a;
             vz += d.v.a;
+        }
+        let mut at = [0u32; MIP_RUN];
+        for i in 0..MIP_RUN {
+            let inv = 1.0 / zs[i].max(1e-12);
+            let tx = floor_i32(us[i] * inv * sidef) & mask;
+            let ty = floor_i32(vs[i] * inv * sidef) & mask;
+            at[i] = (ty * side + tx) as u32;
+        }
+        let texels = &l.texels;
+        if k.iter().all(|&k| k <= 256) {
+            // A texel (≤ 255) times at most 1.0 cannot overflow a byte.
+            for (o, &i) in out.chunks_exact_mut(3).zip(&at[..n]) {
+                let t = texels[i as usize];
+                o[0] = ((t[0] as u32 * k[0]) >> 8) as u8;
+                o[1] = ((t[1] as u32 * k[1]) >> 8) as u8;
+                o[2] = ((t[2] as u32 * k[2]) >> 8) as u8;
+            }
+        } else {
+            for (o, &i) in out.chunks_exact_mut(3).zip(&at[..n]) {
+                let t = texels[i as usize];
+                o[0] = ((t[0] as u32 * k[0]) >> 8).min(255) as u8;
+                o[1] = ((t[1] as u32 * k[1]) >> 8).min(255) as u8;
+                o[2] = ((t[2] as u32 * k[2]) >> 8).min(255) as u8;
+            }
         }
     }
 }
