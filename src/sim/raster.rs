@@ -25,9 +25,9 @@ const TIE: f32 = 1.0 - 1e-5;
 /// Side of a cell of the triangle grid, metres.
 const CELL_M: f32 = 4.0;
 /// Panorama width (azimuth), texels; a power of two.
-const SKY_WIDTH: usize = 2048;
+const SKY_WIDTH: usize = 1024;
 /// Panorama rows per radian of elevation.
-const SKY_ROWS_PER_RAD: f32 = 400.0;
+const SKY_ROWS_PER_RAD: f32 = 200.0;
 
 /// Triangle indices by ground-plane cell.
 struct Grid {
@@ -403,8 +403,12 @@ impl Raster {
                     Some(d) if d.texture.is_some() => MIP_RUN,
                     _ => w,
                 };
+                let stop = w.min(x + limit);
                 let mut end = x + 1;
-                while end < w && ids[end] == id && end - x < limit {
+                while end + 4 <= stop && ids[end..end + 4] == [id; 4] {
+                    end += 4;
+                }
+                while end < stop && ids[end] == id {
                     end += 1;
                 }
                 let out = &mut row[3 * x..3 * end];
@@ -554,8 +558,11 @@ impl Raster {
     }
 }
 
-/// Shades pixels `x..end` of a row showing the textured triangle `d`: perspective-correct
-/// texture coordinates per pixel, the mipmap level once for the run.
+/// Shades pixels `x..end` of a row showing the textured triangle `d`: the mipmap level once
+/// for the run, texture coordinates perspective-correct at the run's first and last pixels
+/// and stepped linearly between them in 16.16 fixed point. A run is at most [`MIP_RUN`]
+/// pixels, over which the perspective curve departs from its chord by far less than a texel
+/// (and not at all on the level ground, whose depth is constant along a row).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn shade_run(
@@ -571,10 +578,8 @@ fn shade_run(
     let top = tex.levels[0].log2_size as f32;
     let size0 = (1u32 << tex.levels[0].log2_size) as f32;
     let px = x as f32 + 0.5;
-    let zw = drow[x].max(1e-12);
-    let inv = 1.0 / zw;
-    let (uz, vz) = (d.u.at(px, py), d.v.at(px, py));
-    let (u, v) = (uz * inv, vz * inv);
+    let inv = 1.0 / drow[x].max(1e-12);
+    let (u, v) = (d.u.at(px, py) * inv, d.v.at(px, py) * inv);
     // Texels per pixel, from the derivatives of u and v.
     let dudx = (d.u.a - u * d.w.a) * inv;
     let dvdx = (d.v.a - v * d.w.a) * inv;
@@ -583,60 +588,98 @@ fn shade_run(
     let rho2 = (dudx * dudx + dvdx * dvdx).max(dudy * dudy + dvdy * dvdy) * size0 * size0;
     let level = (0.5 * fast_log2(rho2)).clamp(0.0, top) as usize;
     let l = &tex.levels[level];
-    let side = 1i32 << l.log2_size;
-    let (sidef, mask) = (side as f32, side - 1);
-    let (mut uz, mut vz) = (uz, vz);
+    let (log2, mask) = (l.log2_size, (1i32 << l.log2_size) - 1);
+
+    // Texel coordinates in 16.16, relative to the texture repeat the run starts in (so
+    // that they stay small however often the texture repeats across the world).
+    let n = end - x;
+    let scale = (1i32 << log2) as f32 * 65536.0;
+    let (u0, v0) = (floor_i32(u) as f32, floor_i32(v) as f32);
+    let fixed = |t: f32, origin: f32| ((t - origin) * scale) as i32;
+    let (mut tu, mut tv) = (fixed(u, u0), fixed(v, v0));
+    let (du, dv) = if n > 1 {
+        let last = (end - 1) as f32 + 0.5;
+        let inv = 1.0 / drow[end - 1].max(1e-12);
+        let (u1, v1) = (d.u.at(last, py) * inv, d.v.at(last, py) * inv);
+        let per_step = scale / (n - 1) as f32;
+        (((u1 - u) * per_step) as i32, ((v1 - v) * per_step) as i32)
+    } else {
+        (0, 0)
+    };
     let out = &mut row[3 * x..3 * end];
     if grain.amplitude > 0.0 {
-        for (o, &zw) in out.chunks_exact_mut(3).zip(&drow[x..end]) {
-            let inv = 1.0 / zw.max(1e-12);
-            let tx = floor_i32(uz * inv * sidef) & mask;
-            let ty = floor_i32(vz * inv * sidef) & mask;
-            let t = l.texels[(ty * side + tx) as usize];
+        for o in out.chunks_exact_mut(3) {
+            let (tx, ty) = ((tu >> 16) & mask, (tv >> 16) & mask);
+            let t = l.texels[((ty << log2) | tx) as usize];
             let g = grain.at(tx, ty, level);
             o[0] = (t[0] as f32 * d.shade[0] + g) as u8;
             o[1] = (t[1] as f32 * d.shade[1] + g) as u8;
             o[2] = (t[2] as f32 * d.shade[2] + g) as u8;
-            uz += d.u.a;
-            vz += d.v.a;
+            tu = tu.wrapping_add(du);
+            tv = tv.wrapping_add(dv);
         }
     } else {
-        // The plain case in integers: texel × shade in 8.8 fixed point. The texel addresses
-        // first, over a whole run's lanes so that they vectorise, then the texels.
+        // The plain case in integers: texel × shade in 8.8 fixed point.
         let k = d.shade.map(|c| (c * 256.0).clamp(0.0, 65535.0) as u32);
-        let n = end - x;
-        let (mut us, mut vs, mut zs) = ([0f32; MIP_RUN], [0f32; MIP_RUN], [1f32; MIP_RUN]);
-        zs[..n].copy_from_slice(&drow[x..end]);
-        for i in 0..n {
-            us[i] = uz;
-            vs[i] = vz;
-            uz += d.u.a;
-            vz += d.v.a;
-        }
-        let mut at = [0u32; MIP_RUN];
-        for i in 0..MIP_RUN {
-            let inv = 1.0 / zs[i].max(1e-12);
-            let tx = floor_i32(us[i] * inv * sidef) & mask;
-            let ty = floor_i32(vs[i] * inv * sidef) & mask;
-            at[i] = (ty * side + tx) as u32;
-        }
-        let texels = &l.texels;
+        let steps = Steps {
+            tu,
+            tv,
+            du,
+            dv,
+            mask,
+        };
         if k.iter().all(|&k| k <= 256) {
             // A texel (≤ 255) times at most 1.0 cannot overflow a byte.
-            for (o, &i) in out.chunks_exact_mut(3).zip(&at[..n]) {
-                let t = texels[i as usize];
-                o[0] = ((t[0] as u32 * k[0]) >> 8) as u8;
-                o[1] = ((t[1] as u32 * k[1]) >> 8) as u8;
-                o[2] = ((t[2] as u32 * k[2]) >> 8) as u8;
-            }
+            modulate::<false>(&l.texels, log2, steps, k, out);
         } else {
-            for (o, &i) in out.chunks_exact_mut(3).zip(&at[..n]) {
-                let t = texels[i as usize];
-                o[0] = ((t[0] as u32 * k[0]) >> 8).min(255) as u8;
-                o[1] = ((t[1] as u32 * k[1]) >> 8).min(255) as u8;
-                o[2] = ((t[2] as u32 * k[2]) >> 8).min(255) as u8;
-            }
+            modulate::<true>(&l.texels, log2, steps, k, out);
         }
+    }
+}
+
+/// Texel coordinates along a run in 16.16 fixed point: start, step, and the wrap mask.
+#[derive(Clone, Copy)]
+struct Steps {
+    tu: i32,
+    tv: i32,
+    du: i32,
+    dv: i32,
+    mask: i32,
+}
+
+/// Writes texel × `k` (8.8 fixed point) for each pixel of `out` along `steps`, saturating at
+/// 255 when `SATURATE`.
+#[inline]
+fn modulate<const SATURATE: bool>(
+    texels: &[[u8; 4]],
+    log2: u32,
+    steps: Steps,
+    k: [u32; 3],
+    out: &mut [u8],
+) {
+    let Steps {
+        mut tu,
+        mut tv,
+        du,
+        dv,
+        mask,
+    } = steps;
+    let channel = |t: u8, k: u32| {
+        let c = (t as u32 * k) >> 8;
+        if SATURATE {
+            c.min(255) as u8
+        } else {
+            c as u8
+        }
+    };
+    for o in out.chunks_exact_mut(3) {
+        let (tx, ty) = ((tu >> 16) & mask, (tv >> 16) & mask);
+        let t = texels[((ty << log2) | tx) as usize];
+        o[0] = channel(t[0], k[0]);
+        o[1] = channel(t[1], k[1]);
+        o[2] = channel(t[2], k[2]);
+        tu = tu.wrapping_add(du);
+        tv = tv.wrapping_add(dv);
     }
 }
 
