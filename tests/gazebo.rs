@@ -38,6 +38,8 @@ fn every_circuit_loads_and_its_red_line_is_where_the_perfect_lap_drove() {
     for (model, lap) in CIRCUITS {
         let world = gazebo::load(&worlds().join(model).join("model.sdf"))
             .unwrap_or_else(|e| panic!("{model}: {e}"));
+        // Named as Gazebo's `model://` names it, not by the `<model name>` three of them share.
+        assert_eq!(world.name, model);
         let traced = ClosedPolyline::new(world.line.points.clone());
         let reference =
             Circuit::load(&util::reference(lap), RoadGeometry::default(), false).unwrap();
@@ -82,6 +84,7 @@ fn every_circuit_loads_and_its_red_line_is_where_the_perfect_lap_drove() {
 #[test]
 fn a_world_file_gives_the_start_pose_of_behavior_metrics_car() {
     let world = gazebo::load(&worlds().join("worlds/montreal_line.world")).unwrap();
+    assert_eq!(world.name, "montreal_line");
     // montreal_line.world puts f1_renault at (-200.88, -90.72), heading -2.83 rad.
     let p = world.line.points[0];
     assert!(

@@ -61,7 +61,7 @@ pub enum WorldError {
 /// A loaded world: its scene and the circuit traced from its red line.
 #[derive(Debug)]
 pub struct LoadedWorld {
-    /// The circuit model's name (`circuito2`, `nulburgrin`, ...), else the file's folder name.
+    /// The circuit's name (`simple_circuit`, `montreal_line`, ...), else the file's folder name.
     pub name: String,
     /// The SDF file.
     pub path: PathBuf,

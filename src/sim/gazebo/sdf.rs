@@ -31,7 +31,8 @@ pub struct Description {
     pub meshes: Vec<MeshVisual>,
     /// Where Behavior Metrics' car starts: x, y, yaw (from a world's `f1` include).
     pub start: Option<(f64, f64, f64)>,
-    /// The model's (or the world's first circuit model's) name.
+    /// The circuit's name: the folder of the first `model*.sdf` read (the name a world's
+    /// `model://` include uses), else the first `<model name>`.
     pub name: Option<String>,
 }
 
@@ -82,6 +83,9 @@ fn read_into(
         match child.tag_name().name() {
             "model" => {
                 found = true;
+                if out.name.is_none() {
+                    out.name = model_folder_name(path);
+                }
                 model(path, child, placement, out, depth)?;
             }
             "world" => {
@@ -101,6 +105,17 @@ fn read_into(
         return Err(error(path, "holds neither a <model> nor a <world>"));
     }
     Ok(())
+}
+
+/// The name Gazebo knows a model by (`model://NAME`): the folder of its `model*.sdf`. The
+/// `<model name>` inside is often copied from another circuit (three of Behavior Metrics' four
+/// are `nulburgrin`), so it does not tell circuits apart.
+fn model_folder_name(path: &Path) -> Option<String> {
+    let file = path.file_name()?.to_str()?;
+    if !(file.starts_with("model") && file.ends_with(".sdf")) {
+        return None;
+    }
+    Some(path.parent()?.file_name()?.to_string_lossy().into_owned())
 }
 
 fn text_of<'a>(node: Node<'a, '_>, tag: &str) -> Option<&'a str> {
