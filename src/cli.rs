@@ -114,7 +114,7 @@ pub struct DatasetArgs {
     #[arg(long, allow_negative_numbers = true)]
     pub road_width: Option<f64>,
     /// How the world looks: gazebo (Behavior Metrics' Gazebo world and F1 camera) or classic.
-    #[arg(long, default_value_t = Look::Classic)]
+    #[arg(long, default_value_t = Look::default())]
     pub look: Look,
 }
 
@@ -222,7 +222,7 @@ pub struct SimArgs {
     pub world: Option<PathBuf>,
     /// How the world looks: gazebo (Behavior Metrics' Gazebo world and F1 camera) or classic
     /// (this project's first look and camera); a --world is always gazebo.
-    #[arg(long, default_value_t = Look::Classic)]
+    #[arg(long, default_value_t = Look::default())]
     pub look: Look,
     /// Who drives [default: model with --model, else expert].
     #[arg(long, value_enum)]

@@ -1,23 +1,26 @@
-//! Full laps with the expert: every built-in circuit and every Behavior Metrics reference lap,
-//! in both directions. The simulator is deterministic in lockstep, so each lap's position
-//! deviation and lap time are bounded close to what was measured (`docs/structure.md`), with
-//! the headroom stated here: a change that makes the expert drive worse fails.
+//! Full laps with the expert, both ways: Behavior Metrics' four Gazebo worlds, and every
+//! built-in circuit and reference lap in Behavior Metrics' look (the default) and in the
+//! classic look. The simulator is deterministic in lockstep, so each lap's position deviation
+//! and lap time are bounded close to what was measured (`docs/structure.md`,
+//! `docs/gazebo.md`), with the headroom stated here: a change that makes the expert drive
+//! worse fails.
 
 mod util;
 
 use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot};
-use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
+use pilotnet_brain::evaluation::circuit::Circuit;
 use pilotnet_brain::evaluation::laps::EndReason;
 use pilotnet_brain::evaluation::record::RunRecord;
-use pilotnet_brain::sim::{self, SimConfig, Track};
+use pilotnet_brain::sim::world::WorldConfig;
+use pilotnet_brain::sim::{self, Look, SimConfig, Track};
 
 /// A lap's MAE may be this much above the measured value.
 const MAE_HEADROOM: f64 = 1.25;
 /// A lap's time may differ from the measured one by this fraction.
 const LAP_TIME_TOLERANCE: f64 = 0.02;
 
-/// Measured: (circuit, reverse, position deviation MAE in m, lap time in s).
-const MEASURED: &[(&str, bool, f64, f64)] = &[
+/// Measured in the classic look: (circuit, reverse, position deviation MAE in m, lap time in s).
+const CLASSIC: &[(&str, bool, f64, f64)] = &[
     ("simple_circuit", false, 0.0084, 39.43),
     ("simple_circuit", true, 0.0083, 39.47),
     ("montmelo", false, 0.0153, 66.34),
@@ -34,10 +37,40 @@ const MEASURED: &[(&str, bool, f64, f64)] = &[
     ("highland", true, 0.0011, 65.81),
 ];
 
-/// Drives `circuit` with the expert under `config`.
-fn drive_with(circuit: &Circuit, config: &SimConfig) -> RunRecord {
+/// Measured in Behavior Metrics' look built around the line (the default), F1 camera.
+const GAZEBO: &[(&str, bool, f64, f64)] = &[
+    ("simple_circuit", false, 0.0112, 40.66),
+    ("simple_circuit", true, 0.0110, 40.72),
+    ("montmelo", false, 0.0127, 67.34),
+    ("montmelo", true, 0.0128, 67.18),
+    ("montreal", false, 0.0149, 124.88),
+    ("montreal", true, 0.0148, 124.64),
+    ("nurburgring", false, 0.0165, 53.12),
+    ("nurburgring", true, 0.0165, 52.98),
+    ("lakeside", false, 0.00135, 37.19),
+    ("lakeside", true, 0.00106, 37.19),
+    ("switchback", false, 0.0040, 49.14),
+    ("switchback", true, 0.0039, 49.18),
+    ("highland", false, 0.0018, 65.83),
+    ("highland", true, 0.0016, 65.83),
+];
+
+/// Measured on Behavior Metrics' own Gazebo worlds (their meshes), F1 camera.
+const WORLDS: &[(&str, bool, f64, f64)] = &[
+    ("simple_circuit", false, 0.0176, 41.24),
+    ("simple_circuit", true, 0.0187, 40.92),
+    ("montmelo_line", false, 0.0129, 67.76),
+    ("montmelo_line", true, 0.0132, 67.63),
+    ("montreal_line", false, 0.0076, 117.64),
+    ("montreal_line", true, 0.0083, 117.56),
+    ("nurburgring_line", false, 0.0149, 53.86),
+    ("nurburgring_line", true, 0.0153, 53.47),
+];
+
+/// Drives `track` with the expert under `config`.
+fn drive_with(track: &Track, config: &SimConfig) -> RunRecord {
     let pilot = ExpertPilot::new(config.world.camera, ExpertConfig::default());
-    sim::run(&Track::from(circuit.clone()), Box::new(pilot), config)
+    sim::run(track, Box::new(pilot), config)
         .expect("valid settings")
         .record
 }
@@ -50,17 +83,23 @@ fn spec(name: &str) -> String {
     }
 }
 
-fn assert_clean_lap(name: &str, reverse: bool) -> RunRecord {
-    let circuit = Circuit::load(&spec(name), RoadGeometry::default(), reverse).unwrap();
+/// Drives one measured lap and checks it against what was measured.
+fn assert_clean_lap(track: &Track, measured: &[(&str, bool, f64, f64)], name: &str) -> RunRecord {
+    let circuit = &track.circuit;
+    let reverse = circuit.reversed;
     let config = SimConfig {
         timeout_s: 60.0 + circuit.length() / 3.0,
+        world: WorldConfig {
+            camera: track.look().camera(),
+            ..WorldConfig::default()
+        },
         ..SimConfig::default()
     };
-    let r = drive_with(&circuit, &config);
+    let r = drive_with(track, &config);
     let l = &r.laps;
-    let what = format!("{name} (reverse: {reverse})");
+    let what = format!("{name} ({} look, reverse: {reverse})", track.look());
     eprintln!(
-        "{what}: MAE {:.4} m, lap {:?} s",
+        "{what}: MAE {:.5} m, lap {:?} s",
         l.position_deviation_mae_m, l.lap_seconds
     );
     assert_eq!(l.end_reason, EndReason::LapCompleted, "{what}: {l:?}");
@@ -70,7 +109,7 @@ fn assert_clean_lap(name: &str, reverse: bool) -> RunRecord {
         "{what}: {}",
         l.percentage_completed
     );
-    let &(_, _, mae, lap_s) = MEASURED
+    let &(_, _, mae, lap_s) = measured
         .iter()
         .find(|(n, rev, ..)| *n == name && *rev == reverse)
         .expect("a measured lap");
@@ -99,10 +138,20 @@ fn assert_clean_lap(name: &str, reverse: bool) -> RunRecord {
     r
 }
 
+fn both_ways(look: Look, names: &[&str], measured: &[(&str, bool, f64, f64)]) {
+    for name in names {
+        for reverse in [false, true] {
+            let track = Track::load(&spec(name), None, reverse, look).expect("circuit loads");
+            assert_clean_lap(&track, measured, name);
+        }
+    }
+}
+
 #[test]
 fn simple_circuit_both_ways_fast_and_close() {
     for reverse in [false, true] {
-        let r = assert_clean_lap("simple_circuit", reverse);
+        let track = Track::load(&spec("simple_circuit"), None, reverse, Look::default()).unwrap();
+        let r = assert_clean_lap(&track, GAZEBO, "simple_circuit");
         // Behavior Metrics' best PilotNet on it averaged 8.8 m/s.
         assert!(
             r.laps.average_speed_mps >= 7.0,
@@ -113,44 +162,61 @@ fn simple_circuit_both_ways_fast_and_close() {
 }
 
 #[test]
-fn montmelo_both_ways() {
-    for reverse in [false, true] {
-        assert_clean_lap("montmelo", reverse);
-    }
+fn reference_circuits_both_ways_in_behavior_metrics_look() {
+    both_ways(
+        Look::BehaviorMetrics,
+        &["montmelo", "montreal", "nurburgring"],
+        GAZEBO,
+    );
 }
 
 #[test]
-fn montreal_both_ways() {
-    for reverse in [false, true] {
-        assert_clean_lap("montreal", reverse);
-    }
+fn builtin_circuits_both_ways_in_behavior_metrics_look() {
+    both_ways(
+        Look::BehaviorMetrics,
+        &["lakeside", "switchback", "highland"],
+        GAZEBO,
+    );
 }
 
 #[test]
-fn nurburgring_both_ways() {
-    for reverse in [false, true] {
-        assert_clean_lap("nurburgring", reverse);
-    }
+fn every_circuit_both_ways_in_the_classic_look() {
+    let names = [
+        "simple_circuit",
+        "montmelo",
+        "montreal",
+        "nurburgring",
+        "lakeside",
+        "switchback",
+        "highland",
+    ];
+    both_ways(Look::Classic, &names, CLASSIC);
 }
 
 #[test]
-fn builtin_circuits_both_ways() {
-    for name in ["lakeside", "switchback", "highland"] {
+fn behavior_metrics_worlds_both_ways() {
+    for name in [
+        "simple_circuit",
+        "montmelo_line",
+        "montreal_line",
+        "nurburgring_line",
+    ] {
         for reverse in [false, true] {
-            assert_clean_lap(name, reverse);
+            let track = Track::world(&util::world(name), reverse).expect("world loads");
+            assert_clean_lap(&track, WORLDS, name);
         }
     }
 }
 
 #[test]
 fn two_laps_time_each_lap() {
-    let circuit = Circuit::load("lakeside", RoadGeometry::default(), false).unwrap();
+    let track = Track::from(Circuit::load("lakeside", Default::default(), false).unwrap());
     let config = SimConfig {
         laps: 2,
         timeout_s: 200.0,
         ..SimConfig::default()
     };
-    let r = drive_with(&circuit, &config);
+    let r = drive_with(&track, &config);
     assert_eq!(r.laps.laps_completed, 2);
     assert_eq!(r.laps.lap_times_s.len(), 2);
     // The second lap starts at speed, so it is faster than the first (from standstill).
@@ -161,12 +227,13 @@ fn two_laps_time_each_lap() {
 
 #[test]
 fn a_run_that_times_out_reports_partial_progress() {
-    let circuit = Circuit::load("highland", RoadGeometry::default(), false).unwrap();
+    let circuit = Circuit::load("highland", Default::default(), false).unwrap();
+    let track = Track::from(circuit.clone());
     let config = SimConfig {
         timeout_s: 10.0,
         ..SimConfig::default()
     };
-    let r = drive_with(&circuit, &config);
+    let r = drive_with(&track, &config);
     let l = &r.laps;
     assert_eq!(l.end_reason, EndReason::Timeout);
     assert!(!l.lap_completed && l.lap_seconds.is_none());

@@ -1,7 +1,9 @@
 """The Rust binary and the circuits, as the factory uses them.
 
-Behavior Metrics' reference circuits are read from `../shared/circuits` beside the checkout,
-never copied; the built-in circuits are the binary's own.
+Behavior Metrics' Gazebo circuits (`world:NAME`, its `model.sdf` with meshes and textures) are
+read from `../shared/gazebo-f1` and its reference laps (`NAME.csv`) from `../shared/circuits`
+beside the checkout, never copied; the built-in circuits are the binary's own, in Behavior
+Metrics' look.
 """
 
 from __future__ import annotations
@@ -11,15 +13,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "circuits"
-TRAIN_CIRCUITS = ["lakeside", "switchback", "highland", "simple_circuit.csv", "montmelo.csv"]
-TEST_CIRCUITS = ["montreal.csv", "nurburgring.csv"]
+WORLDS = ROOT.parent / "shared" / "gazebo-f1"
+TRAIN_CIRCUITS = ["lakeside", "switchback", "highland", "world:simple_circuit", "world:montmelo_line"]
+TEST_CIRCUITS = ["world:montreal_line", "world:nurburgring_line"]
 
 
 def circuit_specs(names: list[str]) -> list[str]:
-    """Built-in names as they are, reference circuits as paths under ../shared/circuits."""
+    """Built-in names as they are, reference laps as paths under ../shared/circuits, worlds as
+    their model.sdf under ../shared/gazebo-f1."""
     specs = []
     for n in names:
-        if n.endswith(".csv"):
+        if n.startswith("world:"):
+            path = WORLDS / n.removeprefix("world:") / "model.sdf"
+            if not path.exists():
+                raise FileNotFoundError(f"Gazebo world {path} not found (../shared beside the checkout)")
+            specs.append(str(path))
+        elif n.endswith(".csv"):
             path = SHARED / n
             if not path.exists():
                 raise FileNotFoundError(f"reference circuit {path} not found (../shared beside the checkout)")

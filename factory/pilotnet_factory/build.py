@@ -199,7 +199,8 @@ def main() -> None:
     else:
         record = train(data / "train", data / "test", out / "training", config)
     # The smoke network cannot drive: one circuit, one correction, only to exercise the path.
-    trim_circuits = circuit_specs(TRAIN_CIRCUITS[:1] if args.smoke else TRAIN_CIRCUITS)
+    trim_names = TRAIN_CIRCUITS[:1] if args.smoke else TRAIN_CIRCUITS
+    trim_circuits = circuit_specs(trim_names)
     steering = trim(out / "training", data / "train", trim_circuits, args.binary,
                     rounds=2 if args.smoke else 3, gain=-1.0 if args.smoke else None)
     model = PilotNet()
@@ -242,7 +243,7 @@ def main() -> None:
                      "steering_trim_rad_s": steering["trim_rad_s"],
                      "steering_trim": {
                          "label_gain_rad_s_per_m": steering["label_gain_rad_s_per_m"],
-                         "circuits": [Path(c).name for c in steering["circuits"]],
+                         "circuits": trim_names,
                          "rounds": [{k: r[k] for k in ("trim_rad_s", "mean_lateral_m")}
                                     for r in steering["rounds"]]}},
         "tensorrt": {"calibration_table": "tensorrt/calibration.flatbuffers",

@@ -47,9 +47,9 @@ pub struct CameraConfig {
 }
 
 impl Default for CameraConfig {
-    /// This project's first mount, [`CameraConfig::classic`].
+    /// Behavior Metrics' F1 camera, [`CameraConfig::behavior_metrics_f1`].
     fn default() -> Self {
-        Self::classic()
+        Self::behavior_metrics_f1()
     }
 }
 
@@ -229,13 +229,13 @@ mod tests {
 
     #[test]
     fn focal_length_from_hfov() {
-        let m = CameraModel::new(CameraConfig::default());
+        let m = CameraModel::new(CameraConfig::classic());
         assert!((m.f - 320.0 / (0.785f64).tan()).abs() < 1e-9);
     }
 
     #[test]
     fn projection_round_trips() {
-        let m = CameraModel::new(CameraConfig::default());
+        let m = CameraModel::new(CameraConfig::classic());
         for &(u, v) in &[(320.5, 470.5), (10.5, 300.5), (600.0, 250.0)] {
             let (g, _) = m.pixel_to_ground(u, v).unwrap();
             let (u2, v2) = m.ground_to_pixel(g).unwrap();
@@ -245,7 +245,7 @@ mod tests {
 
     #[test]
     fn centre_column_looks_straight_ahead_and_sky_has_no_ground() {
-        let m = CameraModel::new(CameraConfig::default());
+        let m = CameraModel::new(CameraConfig::classic());
         let (g, _) = m.pixel_to_ground(m.cx, 400.0).unwrap();
         assert!(g.y.abs() < 1e-9 && g.x > 0.5);
         assert!(m.pixel_to_ground(320.0, m.horizon_row() - 1.0).is_none());

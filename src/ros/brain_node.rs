@@ -133,7 +133,7 @@ pub fn run() -> Result<(), NodeError> {
         None
     } else {
         // A CSV lap, a built-in circuit, or a Gazebo world's traced red line.
-        let circuit = Track::open(&p.reference_lap, None, p.reverse, Look::Classic)
+        let circuit = Track::open(&p.reference_lap, None, p.reverse, Look::default())
             .map_err(|e| ParamError::Invalid {
                 name: "reference_lap".into(),
                 what: e.to_string(),

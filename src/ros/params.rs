@@ -298,7 +298,7 @@ impl Default for SimNodeParams {
         SimNodeParams {
             circuit: "lakeside".into(),
             world: String::new(),
-            look: Look::Classic.as_str().into(),
+            look: Look::default().as_str().into(),
             reverse: false,
             camera_hz: world.camera.rate_hz,
             odometry_hz: world.odometry_hz,

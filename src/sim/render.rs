@@ -464,7 +464,7 @@ mod tests {
             "oval".into(),
             "test".into(),
             pts,
-            RoadGeometry::default(),
+            RoadGeometry::classic(),
             false,
         )
         .unwrap()
@@ -491,7 +491,7 @@ mod tests {
     #[test]
     fn red_line_appears_where_geometry_puts_it() {
         let circuit = straight_circuit();
-        let r = Renderer::new(&circuit, CameraConfig::default());
+        let r = Renderer::new(&circuit, CameraConfig::classic());
         let mut frame = r.new_frame();
         let mut checked = 0;
         // Car 0.6 m right of the line, heading along it, 0.1 rad to the left.
@@ -539,7 +539,7 @@ mod tests {
     #[test]
     fn sky_on_top_grass_beside_the_road() {
         let circuit = straight_circuit();
-        let r = Renderer::new(&circuit, CameraConfig::default());
+        let r = Renderer::new(&circuit, CameraConfig::classic());
         let mut frame = r.new_frame();
         r.render(&circuit.start_pose(), &Appearance::default(), 0, &mut frame);
         let top = frame.rgb(320, 5);
@@ -561,7 +561,7 @@ mod tests {
     #[test]
     fn rendering_is_deterministic_and_variation_changes_pixels() {
         let circuit = straight_circuit();
-        let r = Renderer::new(&circuit, CameraConfig::default());
+        let r = Renderer::new(&circuit, CameraConfig::classic());
         let (mut a, mut b) = (r.new_frame(), r.new_frame());
         let pose = circuit.start_pose();
         r.render(&pose, &Appearance::default(), 3, &mut a);

@@ -20,9 +20,10 @@ use crate::sim::procedural::behavior_metrics_look;
 use crate::sim::scene::Scene;
 
 /// How the world looks to the camera.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Look {
-    /// Behavior Metrics' Gazebo follow-line world and its F1 camera.
+    /// Behavior Metrics' Gazebo follow-line world and its F1 camera (the default).
+    #[default]
     BehaviorMetrics,
     /// This project's first look and camera.
     Classic,
@@ -41,7 +42,7 @@ impl Look {
     pub fn road(self) -> RoadGeometry {
         match self {
             Look::BehaviorMetrics => RoadGeometry::behavior_metrics(),
-            Look::Classic => RoadGeometry::default(),
+            Look::Classic => RoadGeometry::classic(),
         }
     }
 
@@ -180,8 +181,8 @@ pub fn is_world(spec: &str) -> bool {
 }
 
 impl From<Circuit> for Track {
-    /// The circuit in the classic look.
+    /// The circuit in the default look, Behavior Metrics'.
     fn from(circuit: Circuit) -> Track {
-        Track::new(circuit, Look::Classic)
+        Track::new(circuit, Look::default())
     }
 }

@@ -32,6 +32,8 @@ from std_msgs.msg import String
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / "target" / "release" / "pilotnet-brain"
 REFERENCE = ROOT.parent / "shared" / "circuits" / "simple_circuit.csv"
+# Behavior Metrics' SimpleCircuit as its Gazebo model: what the simulator node stands in for.
+WORLD = ROOT.parent / "shared" / "gazebo-f1" / "simple_circuit" / "model.sdf"
 BRAIN_PARAMS = ROOT / "config" / "brain.yaml"
 # The topic names are the brain's defaults, as its params file holds them.
 _TOPICS = yaml.safe_load(BRAIN_PARAMS.read_text())["brain"]["ros__parameters"]["topics"]
@@ -239,14 +241,15 @@ def test_a_parameter_set_while_running_is_reported(node: Peer) -> None:
 
 
 def test_sim_node_and_brain_complete_a_lap_in_simulated_time(node: Peer) -> None:
-    """Two processes over ROS 2; the brain on use_sim_time, so its lap statistics are in the
-    simulator's /clock time, which the peer watches too."""
+    """Two processes over ROS 2 on Behavior Metrics' SimpleCircuit world; the brain on
+    use_sim_time, so its lap statistics are in the simulator's /clock time, which the peer
+    watches too."""
     stats = Path(tempfile.mkdtemp()) / "stats"
     clock: list[tuple[float, float]] = []
     sub = node.create_subscription(
         Clock, "/clock", lambda m: clock.append((time.monotonic(), m.clock.sec + m.clock.nanosec * 1e-9)), 10)
-    sim = start("sim-node", "--ros-args", "-p", f"circuit:={REFERENCE}", "-p", "real_time_factor:=2.0")
-    brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", f"reference_lap:={REFERENCE}",
+    sim = start("sim-node", "--ros-args", "-p", f"world:={WORLD}", "-p", "real_time_factor:=2.0")
+    brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", f"reference_lap:={WORLD}",
                   "-p", f"stats_dir:={stats}", "-p", "use_sim_time:=true")
     try:
         end = time.monotonic() + 60
@@ -342,6 +345,8 @@ def test_bad_parameters_are_startup_errors() -> None:
         ("sim-node", ["-p", "real_time_factor:=0.0"], "parameter 'real_time_factor': 0 is not in [0.001, 1000]"),
         ("sim-node", ["-p", "physics_dt:=0.5"], "parameter 'physics_dt': 0.5 is not in [0.0001, 0.02]"),
         ("sim-node", ["-p", "circuit:=no_such_circuit"], "no_such_circuit"),
+        ("sim-node", ["-p", "world:=/no/such/world/model.sdf"], "/no/such/world/model.sdf"),
+        ("sim-node", ["-p", "look:=gazeboo"], "parameter 'look'"),
     ]
     for command, args, expected in cases:
         p = subprocess.run([str(BINARY), command, "--ros-args", *args], capture_output=True, text=True,

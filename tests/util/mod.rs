@@ -24,6 +24,21 @@ pub fn reference(name: &str) -> String {
         .into_owned()
 }
 
+/// The `model.sdf` of one of Behavior Metrics' Gazebo circuits in `../shared/gazebo-f1`, by
+/// its model folder (`simple_circuit`, `montmelo_line`, …). Read from there, never copied.
+pub fn world(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/gazebo-f1")
+        .join(name)
+        .join("model.sdf");
+    assert!(
+        path.exists(),
+        "Behavior Metrics' Gazebo model not found at {} (the project expects ../shared beside it)",
+        path.display()
+    );
+    path
+}
+
 /// The built binary.
 pub fn binary() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_pilotnet-brain"))

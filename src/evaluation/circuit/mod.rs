@@ -136,16 +136,23 @@ pub struct RoadGeometry {
 }
 
 impl Default for RoadGeometry {
+    /// Behavior Metrics' road, [`RoadGeometry::behavior_metrics`].
     fn default() -> Self {
+        Self::behavior_metrics()
+    }
+}
+
+impl RoadGeometry {
+    /// This project's first road (the classic look): 6 m wide, a 0.2 m red line, white edge
+    /// lines 0.15 m wide.
+    pub fn classic() -> Self {
         Self {
             road_width: 6.0,
             line_width: 0.2,
             edge_width: 0.15,
         }
     }
-}
 
-impl RoadGeometry {
     /// Behavior Metrics' circuits as their Gazebo meshes measure: a 3 m road, a red line
     /// 0.10 m wide, no edge lines.
     pub fn behavior_metrics() -> Self {

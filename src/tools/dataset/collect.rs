@@ -189,7 +189,7 @@ impl Default for CollectConfig {
             appearance: AppearanceRange::default(),
             full_frame_every: 500,
             input: InputSpec::behavior_metrics(),
-            look: Look::Classic,
+            look: Look::default(),
             road: None,
         }
     }
