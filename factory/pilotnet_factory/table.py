@@ -4,9 +4,10 @@
 
 Offline: one `pilotnet-brain bench --dataset` per variant, in the seed's columns (Method |
 Model size (MB) | MSE | Inference time (s) | Framework). With `--laps`, closed loop: one
-`pilotnet-brain sim` lap per variant on SimpleCircuit and Montreal (average speed, position
-deviation MAE, brain iteration frequency, mean inference time, real-time factor). Variants
-whose file is missing (not shipped, not built) are skipped and named. Prints Markdown.
+`pilotnet-brain sim` lap per variant on Behavior Metrics' SimpleCircuit and Montreal Gazebo
+worlds (average speed, position deviation MAE and Behavior Metrics' score, brain iteration
+frequency, mean inference time, real-time factor). Variants whose file is missing (not
+shipped, not built) are skipped and named. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from .binary import ROOT, SHARED, run_binary
+from .binary import ROOT, circuit_specs, run_binary
 
 FRAMEWORK = {"ort": "ONNX Runtime", "tch": "libtorch"}
 
@@ -44,23 +45,28 @@ def offline(binary: Path, models: Path, dataset: Path, frames: int) -> str:
 
 def closed_loop(binary: Path, models: Path, circuit: str) -> str:
     rows = ["Method | Variant | Lap | Average speed (m/s) | Position deviation MAE (m) | "
-            "Brain iteration frequency (Hz) | Mean inference time (s) | Real time factor | Framework",
-            "--- | --- | --- | --- | --- | --- | --- | --- | ---"]
-    spec = str(SHARED / f"{circuit}.csv")
+            "Position deviation (BM score) | Brain iteration frequency (Hz) | "
+            "Mean inference time (s) | Real time factor | Framework",
+            "--- | --- | --- | --- | --- | --- | --- | --- | --- | ---"]
+    spec = circuit_specs([circuit])[0]
+
+    def row(method: str, name: str, r: dict, inference: str, framework: str) -> str:
+        score = r.get("position_deviation_bm")
+        return (f"{method} | {name} | {r['end_reason']} | {r['average_speed_mps']:.2f} | "
+                f"{r['position_deviation_mae_m']:.4f} | "
+                f"{'' if score is None else f'{score:.3f}'} | "
+                f"{r['brain_iteration_frequency_hz']:.0f} | {inference} | "
+                f"{r['real_time_factor']:.1f} | {framework}")
+
     expert = json.loads(run_binary(binary, "sim", "--circuit", spec, "--json"))
-    rows.append(f"Expert (labels) | expert | {expert['end_reason']} | "
-                f"{expert['average_speed_mps']:.2f} | {expert['position_deviation_mae_m']:.4f} | "
-                f"{expert['brain_iteration_frequency_hz']:.0f} | | {expert['real_time_factor']:.1f} | Rust")
+    rows.append(row("Expert (labels)", "expert", expert, "", "Rust"))
     for v in variants(models):
         path = models / v["file"]
         if not path.exists():
             continue
         r = json.loads(run_binary(binary, "sim", "--circuit", spec, "--model", str(path), "--json"))
-        rows.append(f"{v['method']} | {v['name']} | {r['end_reason']} | "
-                    f"{r['average_speed_mps']:.2f} | {r['position_deviation_mae_m']:.4f} | "
-                    f"{r['brain_iteration_frequency_hz']:.0f} | "
-                    f"{r['inference_ms_mean'] / 1e3:.5f} | {r['real_time_factor']:.1f} | "
-                    f"{FRAMEWORK[v['backend']]}")
+        rows.append(row(v["method"], v["name"], r, f"{r['inference_ms_mean'] / 1e3:.5f}",
+                        FRAMEWORK[v["backend"]]))
     return "\n".join(rows)
 
 
@@ -70,12 +76,13 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, required=True, help="held-out test set")
     parser.add_argument("--binary", type=Path, default=ROOT / "target" / "release" / "pilotnet-brain")
     parser.add_argument("--frames", type=int, default=1000, help="timed inferences per variant")
-    parser.add_argument("--laps", action="store_true", help="also drive SimpleCircuit and Montreal")
+    parser.add_argument("--laps", action="store_true",
+                        help="also drive the SimpleCircuit and Montreal Gazebo worlds")
     args = parser.parse_args()
     print("### Offline, held-out test set\n")
     print(offline(args.binary, args.models, args.dataset, args.frames), flush=True)
     if args.laps:
-        for circuit in ("simple_circuit", "montreal"):
+        for circuit in ("world:simple_circuit", "world:montreal_line"):
             print(f"\n### Closed loop, {circuit}\n")
             print(closed_loop(args.binary, args.models, circuit), flush=True)
 
