@@ -6,7 +6,8 @@
 //! Run: `cargo bench --bench sim_loop` (add `-- --worlds DIR` to also render and drive the
 //! Gazebo worlds in DIR, e.g. `../shared/gazebo-f1`; `--reference DIR` drives the `x,y` laps
 //! in DIR, e.g. `../shared/circuits`; `--model PATH` drives another network than the shipped
-//! fp32).
+//! fp32; `--classic-model PATH` a network trained on the classic look drives it there, e.g.
+//! an earlier build's fp32 from git).
 //! Targets: a frame in ≤ 2 ms (Gazebo look; 1.5 ms classic); the loop at ≥ 30× real time with
 //! the expert and ≥ 15× with the fp32 network.
 
@@ -162,9 +163,14 @@ fn main() {
     }
     let worlds: Vec<Track> = arg(&args, "--worlds")
         .map(|dir| {
+            // Folders that are not circuits (the car's model) are named and skipped.
             worlds_in(&dir)
                 .iter()
-                .map(|w| Track::world(w, false).expect("world loads"))
+                .filter_map(|w| {
+                    Track::world(w, false)
+                        .map_err(|e| println!("skipped {}: {e}", w.display()))
+                        .ok()
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -176,12 +182,22 @@ fn main() {
         );
     }
 
+    // The shipped networks see Behavior Metrics' look; in the classic look a network trained
+    // on it drives (an earlier build's fp32, `--classic-model`).
+    let classic_model = arg(&args, "--classic-model");
+    if model.is_some() && classic_model.is_none() {
+        println!("lap    classic  fp32: skipped (no --classic-model; the shipped networks expect the gazebo look)");
+    }
     for name in ["lakeside", "switchback", "highland"] {
         for look in looks {
             lap_bench(&builtin(name, look), Driver::Expert, name);
         }
-        if let Some(m) = &model {
-            for look in looks {
+        for look in looks {
+            let m = match look {
+                Look::Classic => classic_model.as_deref(),
+                Look::BehaviorMetrics => model.as_deref(),
+            };
+            if let Some(m) = m {
                 lap_bench(&builtin(name, look), Driver::Network(m), name);
             }
         }
