@@ -1,10 +1,10 @@
-//! Circuits: a closed red centre line plus road geometry, built in or loaded from a CSV file.
-//!
-//! A CSV circuit has the header `x,y` and one point per row in metres, in driving order, like
-//! Behavior Metrics' reference laps. Whatever is loaded is validated, resampled to an even
-//! spacing and lightly smoothed, so recorded odometry (with its jitter) becomes a clean line.
+//! Circuits: a closed red centre line plus road geometry, built in or loaded from a lap file
+//! (an `x,y` CSV, or Behavior Metrics' perfect laps as it ships them: see [`lap_file`]).
+//! Whatever is loaded is validated, resampled to an even spacing and lightly smoothed, so
+//! recorded odometry (with its jitter) becomes a clean line.
 
 mod builtin;
+pub mod lap_file;
 
 use std::path::{Path, PathBuf};
 
@@ -50,21 +50,23 @@ pub enum CircuitError {
         /// The file.
         path: PathBuf,
     },
-    /// The header is not `x,y`.
-    #[error("circuit file {path}: header is '{found}', expected 'x,y'")]
+    /// The header is neither `x,y` nor Behavior Metrics' odometry columns.
+    #[error("circuit file {path}: header is '{found}', expected 'x,y' or Behavior Metrics' odometry columns (pose.pose.position.x, pose.pose.position.y)")]
     Header {
         /// The file.
         path: PathBuf,
         /// What the first line held.
         found: String,
     },
-    /// A row does not hold two fields.
-    #[error("circuit file {path}, line {line}: expected two fields 'x,y', found {found}")]
+    /// A row does not hold as many fields as the header.
+    #[error("circuit file {path}, line {line}: expected {expected} fields as in the header, found {found}")]
     Fields {
         /// The file.
         path: PathBuf,
         /// 1-based line number.
         line: u64,
+        /// Number of fields in the header.
+        expected: usize,
         /// Number of fields found.
         found: usize,
     },
@@ -113,6 +115,14 @@ pub enum CircuitError {
         gap: f64,
         /// The limit that applied, metres.
         limit: f64,
+    },
+    /// A ROS 1 bag that cannot be read as a lap.
+    #[error("circuit file {path}: {what}")]
+    Bag {
+        /// The bag.
+        path: PathBuf,
+        /// What is wrong (naming the topic where one is concerned).
+        what: String,
     },
     /// A road geometry setting is out of range.
     #[error("circuit {name}: {what}")]
@@ -212,7 +222,7 @@ impl Circuit {
                         .join(", "),
                 });
             }
-            let points = read_csv(path)?;
+            let points = lap_file::read(path)?;
             let name = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -281,89 +291,6 @@ impl Circuit {
     }
 }
 
-/// Reads and validates the `x,y` rows of a circuit file.
-fn read_csv(path: &Path) -> Result<Vec<Vec2>, CircuitError> {
-    let p = || path.to_path_buf();
-    let text =
-        std::fs::read_to_string(path).map_err(|source| CircuitError::Io { path: p(), source })?;
-    if text.trim().is_empty() {
-        return Err(CircuitError::Empty { path: p() });
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let mut records = reader.records();
-    let header = match records.next() {
-        Some(r) => r.map_err(|source| CircuitError::Csv { path: p(), source })?,
-        None => return Err(CircuitError::Empty { path: p() }),
-    };
-    let fields: Vec<&str> = header.iter().collect();
-    if fields.len() != 2
-        || !fields[0].eq_ignore_ascii_case("x")
-        || !fields[1].eq_ignore_ascii_case("y")
-    {
-        return Err(CircuitError::Header {
-            path: p(),
-            found: fields.join(","),
-        });
-    }
-    let mut points = Vec::new();
-    for rec in records {
-        let rec = rec.map_err(|source| CircuitError::Csv { path: p(), source })?;
-        let line = rec.position().map_or(0, |pos| pos.line());
-        if rec.len() == 1 && rec[0].is_empty() {
-            continue; // blank line
-        }
-        if rec.len() != 2 {
-            return Err(CircuitError::Fields {
-                path: p(),
-                line,
-                found: rec.len(),
-            });
-        }
-        let mut xy = [0.0; 2];
-        for (k, field) in rec.iter().enumerate() {
-            let v: f64 = field.parse().map_err(|_| CircuitError::NotANumber {
-                path: p(),
-                line,
-                value: field.to_string(),
-            })?;
-            if !v.is_finite() {
-                return Err(CircuitError::NotFinite {
-                    path: p(),
-                    line,
-                    value: field.to_string(),
-                });
-            }
-            xy[k] = v;
-        }
-        points.push(Vec2::new(xy[0], xy[1]));
-    }
-    // Distinct consecutive points: a lap recorded while standing still repeats its position.
-    points.dedup_by(|a, b| a.dist(*b) < 1e-6);
-    if points.len() < MIN_POINTS {
-        return Err(CircuitError::TooFewPoints {
-            path: p(),
-            count: points.len(),
-        });
-    }
-    let mut spacings: Vec<f64> = points.windows(2).map(|w| w[0].dist(w[1])).collect();
-    spacings.sort_by(f64::total_cmp);
-    let median = spacings[spacings.len() / 2];
-    let gap = points[0].dist(points[points.len() - 1]);
-    let limit = MAX_CLOSING_GAP_M.max(3.0 * median);
-    if gap > limit {
-        return Err(CircuitError::NotALoop {
-            path: p(),
-            gap,
-            limit,
-        });
-    }
-    Ok(points)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,7 +354,7 @@ mod tests {
         assert!(load_err(&nan).contains("not finite"));
         let mut three = square(5, 40.0);
         three += "1,2,3\n";
-        assert!(load_err(&three).contains("two fields"));
+        assert!(load_err(&three).contains("expected 2 fields as in the header, found 3"));
         // An open line: 20 points along a straight.
         let mut open = String::from("x,y\n");
         for i in 0..20 {
