@@ -17,10 +17,9 @@ from .model import INPUT_SHAPE
 V_RANGE = (6.5, 24.0)
 W_RANGE = (-7.1, 7.1)
 
-DESCRIPTION = """\
-# What {name} expects and returns (pilotnet_brain model description).
-# Written by pilotnet_factory.export; the crop and output mapping are Behavior Metrics' PyTorch
-# PilotNet brain's.
+#: The body of a model description: Behavior Metrics' crop of the 640x480 frame, RGB x/255,
+#: NCHW, and the (v, w) output mapping.
+DESCRIPTION_BODY = """\
 input:
   frame: {{width: 640, height: 480}}
   crop: {{top: 240, bottom: 480, left: 0, right: 640}}
@@ -35,21 +34,26 @@ output:
 """
 
 
+def description_yaml(header: str, width: int, height: int, v: tuple[float, float],
+                     w: tuple[float, float]) -> str:
+    """A description: `header` as comment lines, the input size, and v = p0 * v[0] + v[1],
+    w = p1 * w[0] + w[1]."""
+    comments = "".join(f"# {line}\n" for line in header.splitlines())
+    return comments + DESCRIPTION_BODY.format(
+        width=width, height=height, v_scale=repr(float(v[0])), v_offset=repr(float(v[1])),
+        w_scale=repr(float(w[0])), w_offset=repr(float(w[1])))
+
+
 def description(name: str, ranges: dict[str, tuple[float, float]] | None = None) -> str:
     """The description YAML of a DLS PilotNet called `name` whose outputs are min-max
     normalised over `ranges` (default: Behavior Metrics' v and w ranges)."""
     _, height, width = INPUT_SHAPE
     v_lo, v_hi = (ranges or {}).get("v", V_RANGE)
     w_lo, w_hi = (ranges or {}).get("w", W_RANGE)
-    return DESCRIPTION.format(
-        name=name,
-        width=width,
-        height=height,
-        v_scale=repr(float(v_hi - v_lo)),
-        v_offset=repr(float(v_lo)),
-        w_scale=repr(float(w_hi - w_lo)),
-        w_offset=repr(float(w_lo)),
-    )
+    header = (f"What {name} expects and returns (pilotnet_brain model description).\n"
+              "Written by pilotnet_factory.export; the crop and output mapping are Behavior "
+              "Metrics' PyTorch\nPilotNet brain's.")
+    return description_yaml(header, width, height, (v_hi - v_lo, v_lo), (w_hi - w_lo, w_lo))
 
 
 def example_input(batch: int = 1, shape: tuple[int, int, int] = INPUT_SHAPE) -> torch.Tensor:

@@ -31,7 +31,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from .export import example_input, export_onnx, export_torchscript
+from .export import description_yaml, example_input, export_onnx, export_torchscript
 from .lstm import DeepestLSTMTinyPilotNet
 from .lstm import INPUT_SHAPE as LSTM_INPUT
 from .model import INPUT_SHAPE as PILOTNET_INPUT
@@ -54,24 +54,6 @@ ARCHITECTURES = {
     "deepest-lstm-tiny-pilotnet": Architecture(DeepestLSTMTinyPilotNet, LSTM_INPUT, (6.0, 0.0), (6.0, -3.0)),
     "pilotnet": Architecture(PilotNet, PILOTNET_INPUT, (17.5, 6.5), (14.2, -7.1)),
 }
-
-DESCRIPTION = """\
-# What {name} expects and returns (pilotnet_brain model description).
-# Written by pilotnet_factory.import_model from {checkpoint}
-# ({arch}, with its Behavior Metrics brain's crop, resize and label mapping).
-input:
-  frame: {{width: 640, height: 480}}
-  crop: {{top: 240, bottom: 480, left: 0, right: 640}}
-  size: {{width: {width}, height: {height}}}
-  color: rgb
-  scaling: unit
-  layout: nchw
-output:
-  count: 2
-  v: {{index: 0, scale: {v_scale}, offset: {v_offset}}}
-  w: {{index: 1, scale: {w_scale}, offset: {w_offset}}}
-"""
-
 
 class ImportError_(Exception):
     """A checkpoint that cannot be imported, with the reason."""
@@ -126,10 +108,11 @@ def import_model(arch: str, checkpoint: Path, out: Path, name: str) -> dict:
     export_onnx(model, onnx_path, shape=spec.shape)
     export_torchscript(model, ts_path, shape=spec.shape)
     _, height, width = spec.shape
-    yaml_path.write_text(DESCRIPTION.format(
-        name=name, checkpoint=checkpoint.name, arch=arch, width=width, height=height,
-        v_scale=repr(spec.v[0]), v_offset=repr(spec.v[1]),
-        w_scale=repr(spec.w[0]), w_offset=repr(spec.w[1])))
+    yaml_path.write_text(description_yaml(
+        f"What {name} expects and returns (pilotnet_brain model description).\n"
+        f"Written by pilotnet_factory.import_model from {checkpoint.name}\n"
+        f"({arch}, with its Behavior Metrics brain's crop, resize and label mapping).",
+        width, height, spec.v, spec.w))
     x = torch.cat([example_input(shape=spec.shape), check_inputs(spec.shape)])
     with torch.no_grad():
         want = np.stack([model(x[i:i + 1])[0].numpy() for i in range(len(x))])
