@@ -12,6 +12,7 @@
 //! [`MIN_POINTS`] distinct points, and ends close enough to make a loop.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 
 use rosbag::{ChunkRecord, MessageRecord, RosBag};
@@ -237,7 +238,13 @@ fn read_bag(path: &Path) -> Result<Vec<Vec2>, CircuitError> {
 /// otherwise stop the program instead of being reported.
 fn check_bag_extent(path: &Path) -> Result<(), String> {
     const MAGIC: &[u8] = b"#ROSBAG V2.0\n";
-    let data = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+    /// The bag header record is padded to 4096 bytes; read a little more.
+    const HEADER_BYTES: u64 = 8192;
+    let io = |e: std::io::Error| format!("cannot read it: {e}");
+    let file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let mut data = Vec::new();
+    file.take(HEADER_BYTES).read_to_end(&mut data).map_err(io)?;
     if !data.starts_with(MAGIC) {
         return Err("not a ROS 1 bag (format 2.0): no '#ROSBAG V2.0' line".into());
     }
@@ -258,10 +265,9 @@ fn check_bag_extent(path: &Path) -> Result<(), String> {
         at += 4 + len;
     }
     let index_pos = index_pos.ok_or("the bag header has no index_pos")?;
-    if index_pos > data.len() as u64 {
+    if index_pos > size {
         return Err(format!(
-            "truncated: its index should start at byte {index_pos}, the file has {} bytes",
-            data.len()
+            "truncated: its index should start at byte {index_pos}, the file has {size} bytes"
         ));
     }
     Ok(())
