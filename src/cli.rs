@@ -10,7 +10,7 @@ use pilotnet_brain::base::camera::CameraConfig;
 use pilotnet_brain::base::control::CommandLimits;
 use pilotnet_brain::base::settings::InvalidSetting;
 use pilotnet_brain::driving::brain::{BrainConfig, Latency};
-use pilotnet_brain::evaluation::circuit::RoadGeometry;
+use pilotnet_brain::evaluation::circuit::{lap_file, RoadGeometry};
 use pilotnet_brain::inference::backend::{
     BackendConfig, BackendKind, Device, GraphOptimization, TensorRtConfig, TensorRtPrecision,
 };
@@ -48,6 +48,9 @@ pub enum Command {
     Dataset(DatasetArgs),
     /// List the model variants of the catalogue (models/manifest.yaml), optionally verified.
     Models(ModelsArgs),
+    /// Score a recorded run (a rosbag2 bag: MCAP or SQLite3) against a reference lap, as a
+    /// simulated run is scored.
+    Metrics(MetricsArgs),
     /// Run the brain as a ROS 2 node: `node --ros-args --params-file config/brain.yaml`.
     #[cfg(feature = "ros2")]
     Node(RosArgs),
@@ -63,6 +66,53 @@ pub struct RosArgs {
     /// Everything after the subcommand, passed to rcl.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
     pub ros_args: Vec<String>,
+}
+
+/// Which way a recording drove its reference lap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Direction {
+    /// From the first 10 m driven.
+    Auto,
+    /// The reference's own direction.
+    Forward,
+    /// Against it.
+    Reverse,
+}
+
+/// Arguments of `metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The bag: a rosbag2 folder (with metadata.yaml), or one .mcap or .db3 file.
+    pub bag: PathBuf,
+    /// The reference lap: a built-in circuit, an `x,y` CSV, Behavior Metrics' odometry CSV
+    /// export or perfect-lap ROS 1 bag, or a Gazebo world (its red line).
+    #[arg(long)]
+    pub reference: String,
+    /// Odometry topic (nav_msgs/msg/Odometry) [default: the bag's only one, or /odom].
+    #[arg(long)]
+    pub odom: Option<String>,
+    /// Clock topic (rosgraph_msgs/msg/Clock) [default: /clock or the only one, if any].
+    #[arg(long)]
+    pub clock: Option<String>,
+    /// Velocity command topic (geometry_msgs/msg/Twist or TwistStamped) [default: the only
+    /// one, or /cmd_vel, if any].
+    #[arg(long)]
+    pub cmd: Option<String>,
+    /// Which way the recording drove the reference.
+    #[arg(long, value_enum, default_value_t = Direction::Auto)]
+    pub direction: Direction,
+    /// Score up to this many laps [default: every lap the recording holds].
+    #[arg(long)]
+    pub laps: Option<u32>,
+    /// Road width, metres: farther than half of it from the line is off the road.
+    #[arg(long, allow_negative_numbers = true, default_value_t = RoadGeometry::behavior_metrics().road_width)]
+    pub road_width: f64,
+    /// Write stats.json, bm_stats.json, trajectory.csv, reference.csv and path.png here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `models`.
@@ -240,6 +290,12 @@ pub struct SimArgs {
     /// Drive the circuit the other way round.
     #[arg(long)]
     pub reverse: bool,
+    /// The reference lap Behavior Metrics' scores are measured against (an `x,y` CSV, its
+    /// odometry CSV export or perfect-lap ROS 1 bag), walked in the driving direction
+    /// [default: the points of the circuit's own line]. This project's own deviation and
+    /// completion stay measured against the circuit's line.
+    #[arg(long)]
+    pub reference: Option<PathBuf>,
     /// Simulated-time limit in seconds [default: 60 + 1 s per 3 m of the laps asked for].
     #[arg(long, allow_negative_numbers = true)]
     pub timeout: Option<f64>,
@@ -327,10 +383,18 @@ impl SimArgs {
         if let Some(r) = self.road() {
             r.validate().map_err(flag_error)?;
         }
-        Ok(match &self.world {
+        let mut track = match &self.world {
             Some(world) => Track::world(world, self.reverse)?,
             None => Track::open(&self.circuit, self.road(), self.reverse, self.look)?,
-        })
+        };
+        if let Some(lap) = &self.reference {
+            let mut points = lap_file::read(lap)?;
+            if self.reverse {
+                points.reverse();
+            }
+            track.circuit.reference_points = points;
+        }
+        Ok(track)
     }
 
     /// Simulator settings from the flags, for a circuit of `lap_length` metres seen in

@@ -11,11 +11,13 @@
 //!    catalogue.
 //! 3. [`driving`]: pilots, the pipeline that makes their commands safe, and the brain loop
 //!    (latest frame wins, stall watchdog) on any clock.
-//! 4. [`evaluation`]: circuits and reference laps, lap statistics, the run record and its
-//!    reports.
-//! 5. [`sim`]: the embedded simulator (world, renderer, vehicle) and the simulated run.
-//! 6. [`tools`]: the offline benchmark and dataset recording.
-//! 7. `ros` (cargo feature `ros2`): the ROS 2 nodes, thin adapters over the layers below.
+//! 4. [`recording`]: rosbag2 bags (MCAP, SQLite3) read without ROS: a run's odometry, clock
+//!    and commands.
+//! 5. [`evaluation`]: circuits and reference laps, lap statistics, the run record and its
+//!    reports, and the scores of a recorded run.
+//! 6. [`sim`]: the embedded simulator (world, renderer, vehicle) and the simulated run.
+//! 7. [`tools`]: the offline benchmark and dataset recording.
+//! 8. `ros` (cargo feature `ros2`): the ROS 2 nodes, thin adapters over the layers below.
 //!
 //! Nothing below `ros` knows a ROS type.
 
@@ -25,6 +27,7 @@ pub mod base;
 pub mod driving;
 pub mod evaluation;
 pub mod inference;
+pub mod recording;
 #[cfg(feature = "ros2")]
 pub mod ros;
 pub mod sim;

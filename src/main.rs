@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{flag_error, BenchArgs, Cli, Command, DatasetArgs, ModelsArgs, PilotChoice, SimArgs};
+use cli::{
+    flag_error, BenchArgs, Cli, Command, DatasetArgs, Direction, MetricsArgs, ModelsArgs,
+    PilotChoice, SimArgs,
+};
 use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
 use pilotnet_brain::evaluation::circuit::{Circuit, BUILTIN_CIRCUITS};
 use pilotnet_brain::evaluation::report;
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => run_bench(&args),
         Command::Dataset(args) => run_dataset(&args),
         Command::Models(args) => list_models(&args),
+        Command::Metrics(args) => run_metrics(&args),
         #[cfg(feature = "ros2")]
         Command::Node(_) => pilotnet_brain::ros::brain_node::run().map_err(anyhow::Error::from),
         #[cfg(feature = "ros2")]
@@ -86,6 +90,58 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.out {
         report::write_dir(dir, &run.record, circuit, &run.trajectory)
             .with_context(|| format!("writing the run's results to {}", dir.display()))?;
+    }
+    if args.json {
+        println!("{}", run.record.to_json());
+    } else {
+        print!("{}", report::table(&run.record));
+        if let Some(dir) = &args.out {
+            println!("results written to {}", dir.display());
+        }
+    }
+    Ok(())
+}
+
+fn run_metrics(args: &MetricsArgs) -> anyhow::Result<()> {
+    use pilotnet_brain::evaluation::circuit::RoadGeometry;
+    use pilotnet_brain::evaluation::replay;
+    use pilotnet_brain::recording::{Recording, TopicChoice};
+    use pilotnet_brain::sim::track::{is_world, Track};
+    let road = RoadGeometry {
+        road_width: args.road_width,
+        ..RoadGeometry::behavior_metrics()
+    };
+    road.validate().map_err(flag_error)?;
+    let reference = |reversed: bool| -> anyhow::Result<Circuit> {
+        Ok(if is_world(&args.reference) {
+            Track::world(std::path::Path::new(&args.reference), reversed)?.circuit
+        } else {
+            Circuit::load(&args.reference, road, reversed)?
+        })
+    };
+    let forward = reference(false)?;
+    let recording = Recording::read(
+        &args.bag,
+        &TopicChoice {
+            odometry: args.odom.clone(),
+            clock: args.clock.clone(),
+            command: args.cmd.clone(),
+        },
+    )?;
+    let reversed = match args.direction {
+        Direction::Forward => false,
+        Direction::Reverse => true,
+        Direction::Auto => replay::drives_against(&forward.centre, &recording.odometry),
+    };
+    let circuit = if reversed { reference(true)? } else { forward };
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--out: cannot create {}", dir.display()))?;
+    }
+    let run = replay::score(&recording, &circuit, args.laps);
+    if let Some(dir) = &args.out {
+        report::write_dir(dir, &run.record, &circuit, &run.trajectory)
+            .with_context(|| format!("writing the recording's results to {}", dir.display()))?;
     }
     if args.json {
         println!("{}", run.record.to_json());

@@ -23,6 +23,11 @@ const REQUIRED_KEYS: &[&str] = &[
     "average_speed_mps",
     "position_deviation_mae_m",
     "position_deviation_bm",
+    "position_deviation_bm_total_err",
+    "percentage_completed_bm",
+    "lap_seconds_bm",
+    "command_suddenness",
+    "physics_hz",
     "brain_iteration_frequency_hz",
     "step_ms_p50",
     "step_ms_p99",
@@ -97,7 +102,62 @@ fn json_output_has_every_documented_key_and_out_dir_is_written() {
     assert!(csv.lines().count() > 100);
     let png = image::open(dir.path().join("path.png")).unwrap();
     assert!(png.width() > 500);
+    // Behavior Metrics' stats object, every key it writes, from the same run.
+    let bm: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("bm_stats.json")).unwrap())
+            .unwrap();
+    for k in BM_KEYS {
+        assert!(bm.get(k).is_some(), "bm_stats.json lacks {k}");
+    }
+    assert_eq!(bm["completed_distance"], v["completed_distance_m"]);
+    assert_eq!(bm["percentage_completed"], v["percentage_completed_bm"]);
+    assert_eq!(bm["position_deviation_mae"], v["position_deviation_bm"]);
+    assert_eq!(bm["experiment_total_simulated_time"], v["sim_seconds"]);
+    assert_eq!(
+        bm["gpu_inference"],
+        serde_json::Value::Null,
+        "the expert has no device"
+    );
+    assert_eq!(bm["real_time_update_rate"], 1000.0);
+    assert!(
+        (bm["brain_iterations_frequency_simulated_time"]
+            .as_f64()
+            .unwrap()
+            - 20.0)
+            .abs()
+            < 0.1
+    );
+    assert!(bm["lap_seconds"].as_f64().unwrap() > 0.0);
+    assert!(bm["circuit_diameter"].as_f64().unwrap() > 100.0);
+    // The raw reference points the scores were measured against.
+    let reference = std::fs::read_to_string(dir.path().join("reference.csv")).unwrap();
+    assert!(reference.starts_with("x,y\n") && reference.lines().count() > 100);
 }
+
+/// The keys of Behavior Metrics' stats object.
+const BM_KEYS: &[&str] = &[
+    "completed_distance",
+    "average_speed",
+    "percentage_completed",
+    "position_deviation_mae",
+    "position_deviation_total_err",
+    "experiment_total_simulated_time",
+    "experiment_total_real_time",
+    "brain_iterations_frequency_simulated_time",
+    "brain_iterations_frequency_real_time",
+    "mean_brain_iterations_simulated_time",
+    "mean_brain_iterations_real_time",
+    "target_brain_iterations_simulated_time",
+    "target_brain_iterations_real_time",
+    "mean_inference_time",
+    "frame_rate",
+    "gpu_inference",
+    "real_time_factor",
+    "real_time_update_rate",
+    "suddenness_distance",
+    "lap_seconds",
+    "circuit_diameter",
+];
 
 #[test]
 fn table_output_and_reverse_reference_circuit() {

@@ -130,7 +130,7 @@ fn assert_clean_lap(track: &Track, measured: &[(&str, bool, f64, f64)], name: &s
         l.completed_distance_m,
         circuit.length()
     );
-    let c = &r.brain.counters;
+    let c = &r.brain.unwrap().counters;
     assert_eq!(c.frames_dropped, 0, "{what}: lockstep drops nothing");
     assert_eq!(c.frames_processed, c.frames_received, "{what}");
     assert_eq!(c.safety.pilot_errors + c.safety.non_finite_commands, 0);
@@ -242,5 +242,5 @@ fn a_run_that_times_out_reports_partial_progress() {
     assert!((l.percentage_completed - expected).abs() < 1.0, "{l:?}");
     assert!((l.sim_seconds - 10.0).abs() < 0.06);
     // 10 s at 20 Hz, every frame answered.
-    assert_eq!(r.brain.counters.frames_received, 200);
+    assert_eq!(r.brain.unwrap().counters.frames_received, 200);
 }

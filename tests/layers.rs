@@ -19,9 +19,10 @@ const LAYERS: &[(&str, &[&str])] = &[
         "driving",
         &["pilot", "pipeline", "mailbox", "brain", "realtime"],
     ),
+    ("recording", &["error", "messages", "storage", ""]),
     (
         "evaluation",
-        &["circuit", "laps", "record", "report", "live"],
+        &["circuit", "laps", "record", "report", "live", "replay"],
     ),
     (
         "sim",

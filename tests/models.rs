@@ -72,7 +72,7 @@ fn lap(spec: &str, reverse: bool, pilot: Box<dyn Pilot>) -> LapStats {
     let r = sim::run(&track, pilot, &config)
         .expect("valid settings")
         .record;
-    let safety = r.brain.counters.safety;
+    let safety = r.brain.unwrap().counters.safety;
     assert_eq!(
         safety.pilot_errors + safety.non_finite_commands,
         0,
@@ -123,7 +123,7 @@ fn fp32_completes_every_world_and_builtin_circuit_both_ways() {
         let net = lap(spec, reverse, network(&m, fp32));
         eprintln!(
             "{spec} reverse={reverse}: {:?}, MAE {:.4} m (measured {measured}), score {:?}",
-            net.end_reason, net.position_deviation_mae_m, net.position_deviation_bm
+            net.end_reason, net.position_deviation_mae_m, net.bm.position_deviation_bm
         );
         if net.end_reason != EndReason::LapCompleted
             || net.position_deviation_mae_m > measured * MAE_HEADROOM
@@ -146,7 +146,7 @@ fn every_shipped_variant_completes_simple_circuit_and_montreal() {
                 v.name,
                 stats.end_reason,
                 stats.position_deviation_mae_m,
-                stats.position_deviation_bm
+                stats.bm.position_deviation_bm
             );
             if stats.end_reason != EndReason::LapCompleted
                 || stats.position_deviation_mae_m > VARIANT_MAE_M

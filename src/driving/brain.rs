@@ -182,6 +182,10 @@ pub struct BrainStats {
     pub inference_ms_p50: Option<f64>,
     /// 99th percentile inference time, milliseconds.
     pub inference_ms_p99: Option<f64>,
+    /// Mean distance between consecutive commands answered to frames, √(Δv² + Δw²) in
+    /// m/s and rad/s (Behavior Metrics' `suddenness_distance`, on the commands sent rather
+    /// than the network's raw outputs); null before two commands.
+    pub command_suddenness: Option<f64>,
 }
 
 impl BrainStats {
@@ -200,6 +204,7 @@ impl BrainStats {
             inference_ms_mean: stages.map(|s| s.inference.mean_ms),
             inference_ms_p50: stages.map(|s| s.inference.p50_ms),
             inference_ms_p99: stages.map(|s| s.inference.p99_ms),
+            command_suddenness: None,
         }
     }
 }
@@ -227,6 +232,8 @@ pub struct Brain {
     last: Option<Answered>,
     processed: u64,
     stall_stops: u64,
+    previous_cmd: Option<Command>,
+    suddenness: (f64, u64),
 }
 
 impl Brain {
@@ -242,6 +249,8 @@ impl Brain {
             last: None,
             processed: 0,
             stall_stops: 0,
+            previous_cmd: None,
+            suddenness: (0.0, 0),
         }
     }
 
@@ -317,6 +326,11 @@ impl Brain {
     fn process(&mut self, frame: &Frame, received: f64, now: f64) {
         let step = self.pipeline.on_frame(frame);
         self.processed += 1;
+        if let Some(prev) = self.previous_cmd {
+            self.suddenness.0 += (step.cmd.v - prev.v).hypot(step.cmd.w - prev.w);
+            self.suddenness.1 += 1;
+        }
+        self.previous_cmd = Some(step.cmd);
         self.last = Some(Answered {
             seq: frame.seq,
             stamp: frame.stamp,
@@ -377,11 +391,14 @@ impl Brain {
 
     /// Counters and timings so far (percentiles cost a few microseconds).
     pub fn stats(&self, mailbox: MailboxCounts) -> BrainStats {
-        BrainStats::new(
+        let mut stats = BrainStats::new(
             self.counters(mailbox),
             &self.pipeline.timer().stats(),
             self.pipeline.stage_timings().as_ref(),
-        )
+        );
+        let (sum, n) = self.suddenness;
+        stats.command_suddenness = (n > 0).then(|| sum / n as f64);
+        stats
     }
 
     /// The pipeline.

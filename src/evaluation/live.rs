@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::base::sensor::Odometry;
 use crate::driving::brain::BrainStats;
 use crate::evaluation::circuit::Circuit;
-use crate::evaluation::laps::{EndReason, LapRecorder, LapRules};
+use crate::evaluation::laps::{EndReason, LapRecorder};
 use crate::evaluation::record::{RunInfo, RunRecord};
 use crate::evaluation::report::{self, ReportError};
 
@@ -29,14 +29,7 @@ impl LiveLap {
     /// Laps of `circuit` (its `laps_requested` from `info`, which says what runs); the record
     /// goes to `dir` when there is one.
     pub fn new(circuit: Circuit, info: RunInfo, dir: Option<PathBuf>) -> Self {
-        let recorder = LapRecorder::new(
-            circuit.centre.clone(),
-            LapRules {
-                laps: info.laps_requested,
-                half_road: circuit.road.road_width / 2.0,
-                ..LapRules::default()
-            },
-        );
+        let recorder = LapRecorder::for_circuit(&circuit, info.laps_requested);
         LiveLap {
             circuit,
             recorder,
@@ -180,7 +173,7 @@ mod tests {
         // What ran is what the producer stated, not guessed from the frames.
         assert_eq!(r.run.camera_hz, None);
         assert_eq!(r.run.latency, "real_time");
-        assert_eq!(r.brain.counters.frames_received, 100);
+        assert_eq!(r.brain.unwrap().counters.frames_received, 100);
         assert_eq!(
             lap.write(EndReason::Shutdown, &brain()).unwrap(),
             Some(dir.clone())

@@ -6,4 +6,5 @@ pub mod circuit;
 pub mod laps;
 pub mod live;
 pub mod record;
+pub mod replay;
 pub mod report;

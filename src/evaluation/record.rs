@@ -23,6 +23,8 @@ pub enum Producer {
     Simulator,
     /// `pilotnet-brain node`: the ROS 2 brain node, on the wall clock, against a reference lap.
     RosNode,
+    /// `pilotnet-brain metrics`: a recorded run (a rosbag2 bag), scored afterwards.
+    Recording,
 }
 
 /// The clock a run's lap times and `sim_seconds` are read from.
@@ -35,6 +37,11 @@ pub enum TimeSource {
     RosSimTime,
     /// The ROS system clock (no `use_sim_time`): wall time.
     RosSystemTime,
+    /// A recording's odometry header stamps (simulated time when it ran under
+    /// `use_sim_time`).
+    OdometryStamps,
+    /// The time a recording's odometry was received (its stamps were all zero).
+    ReceiveTime,
 }
 
 /// The latency model of a brain on the wall clock: the pilot's compute time is real.
@@ -59,7 +66,7 @@ pub struct RunInfo {
     pub backend: Option<String>,
     /// Device of a network pilot (`cpu`, `cuda:1`, `tensorrt`), null for others.
     pub device: Option<String>,
-    /// Laps asked for.
+    /// Laps asked for (0: a recording scored whole).
     pub laps_requested: u32,
     /// The camera's frame rate, Hz, where the producer sets it (the simulator); null where it
     /// only receives frames (the ROS node).
@@ -69,6 +76,9 @@ pub struct RunInfo {
     pub latency: String,
     /// The clock of the lap times.
     pub time_source: TimeSource,
+    /// The physics update rate, Hz, where the producer steps physics (the simulator); null
+    /// where it does not (the ROS node, a recording).
+    pub physics_hz: Option<f64>,
 }
 
 impl RunInfo {
@@ -97,6 +107,7 @@ impl RunInfo {
             camera_hz,
             latency,
             time_source,
+            physics_hz: None,
         }
     }
 }
@@ -110,18 +121,57 @@ pub struct RunRecord {
     /// How it drove.
     #[serde(flatten)]
     pub laps: LapStats,
-    /// The brain's counters and timings.
+    /// The brain's counters and timings (null for a recording: its brain is not here).
     #[serde(flatten)]
-    pub brain: BrainStats,
+    pub brain: Option<BrainStats>,
+    /// What a recording held (null for a live run).
+    #[serde(flatten)]
+    pub recording: Option<RecordingInfo>,
     /// `sim_seconds` per wall second over the same samples.
     pub real_time_factor: f64,
     /// Wall time of the run, seconds.
     pub wall_seconds: f64,
 }
 
+/// What a recording held, as `pilotnet-brain metrics` read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordingInfo {
+    /// The bag.
+    pub bag: String,
+    /// Its storage: `mcap` or `sqlite3`.
+    pub bag_storage: String,
+    /// The odometry topic scored.
+    pub odometry_topic: String,
+    /// The clock topic, if any.
+    pub clock_topic: Option<String>,
+    /// Simulated time the clock covered, seconds (null without a clock topic).
+    pub clock_seconds: Option<f64>,
+    /// The velocity command topic, if any.
+    pub command_topic: Option<String>,
+    /// Commands recorded over the scored odometry's span.
+    pub commands: u64,
+    /// Commands per second of the run's time (one per brain iteration), null without any.
+    pub command_rate_hz: Option<f64>,
+    /// Mean distance between consecutive commands, √(Δv² + Δw²) (Behavior Metrics'
+    /// `suddenness_distance` on the commands), null before two commands.
+    pub command_suddenness: Option<f64>,
+}
+
 impl RunRecord {
-    /// The record of a run that took `wall_seconds`.
+    /// The record of a live run that took `wall_seconds`.
     pub fn new(run: RunInfo, laps: LapStats, brain: BrainStats, wall_seconds: f64) -> Self {
+        Self::of(run, laps, Some(brain), None, wall_seconds)
+    }
+
+    /// The record of a run with the brain's figures where they are known and what a
+    /// recording held where it was one, over `wall_seconds` of wall time.
+    pub fn of(
+        run: RunInfo,
+        laps: LapStats,
+        brain: Option<BrainStats>,
+        recording: Option<RecordingInfo>,
+        wall_seconds: f64,
+    ) -> Self {
         RunRecord {
             real_time_factor: if wall_seconds > 0.0 {
                 laps.sim_seconds / wall_seconds
@@ -131,6 +181,7 @@ impl RunRecord {
             run,
             laps,
             brain,
+            recording,
             wall_seconds,
         }
     }

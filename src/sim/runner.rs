@@ -22,7 +22,7 @@ use crate::driving::brain::{Brain, BrainConfig};
 use crate::driving::mailbox::Mailbox;
 use crate::driving::pilot::Pilot;
 use crate::driving::pipeline::Pipeline;
-use crate::evaluation::laps::{EndReason, LapRecorder, LapRules, Sample};
+use crate::evaluation::laps::{EndReason, LapRecorder, Sample};
 use crate::evaluation::record::{Producer, RunInfo, RunRecord, TimeSource};
 use crate::sim::track::Track;
 use crate::sim::world::{Capture, Driver, Sensors, SimCamera, World, WorldConfig};
@@ -190,7 +190,7 @@ pub fn run(track: &Track, pilot: Box<dyn Pilot>, config: &SimConfig) -> Result<S
             source,
         })?;
     }
-    let info = RunInfo::new(
+    let mut info = RunInfo::new(
         Producer::Simulator,
         circuit,
         pilot.as_ref(),
@@ -199,20 +199,14 @@ pub fn run(track: &Track, pilot: Box<dyn Pilot>, config: &SimConfig) -> Result<S
         config.brain.latency.to_string(),
         TimeSource::Simulator,
     );
+    info.physics_hz = Some(1.0 / config.world.physics_dt);
     let mut world = World::new(track, &config.world)?;
     let mut driver = BrainDriver {
         config,
         clock: SimClock::new(),
         brain: Brain::new(Pipeline::new(pilot, config.limits), config.brain, 0.0),
         mailbox: Mailbox::new(),
-        recorder: LapRecorder::new(
-            circuit.centre.clone(),
-            LapRules {
-                laps: config.laps,
-                half_road: circuit.road.road_width / 2.0,
-                ..LapRules::default()
-            },
-        ),
+        recorder: LapRecorder::for_circuit(circuit, config.laps),
         frame: world.camera().new_frame(),
         taken: 0,
         error: None,
@@ -270,7 +264,7 @@ mod tests {
     fn lockstep_processes_every_frame() {
         let r = short_run(Latency::None, 0);
         assert_eq!(r.laps.end_reason, EndReason::Timeout);
-        let c = r.brain.counters;
+        let c = r.brain.unwrap().counters;
         assert_eq!(c.frames_received, 40); // 2 s at 20 Hz (t = 0 .. 1.95)
         assert_eq!((c.frames_processed, c.frames_dropped), (40, 0));
         // The car moved from the first step on: 2 s at 1 m/s to the last odometry sample.
@@ -284,7 +278,7 @@ mod tests {
         // A 120 ms brain with 50 ms frames: it is free again every 120 ms and takes the
         // newest frame waiting; the older one waiting with it is dropped.
         let r = short_run(Latency::Fixed(0.12), 0);
-        let c = r.brain.counters;
+        let c = r.brain.unwrap().counters;
         assert_eq!(c.frames_received, 40);
         assert_eq!(c.frames_processed, 17); // t = 0, 0.12, ..., 1.92
                                             // The frame of 1.95 s still waits for the brain at the end.
@@ -293,7 +287,10 @@ mod tests {
         let d = r.laps.completed_distance_m;
         assert!((d - 1.88).abs() < 1e-6, "{d}");
         let measured = short_run(Latency::Measured, 120);
-        assert!(measured.brain.counters.frames_dropped > 10, "{measured:?}");
+        assert!(
+            measured.brain.unwrap().counters.frames_dropped > 10,
+            "{measured:?}"
+        );
     }
 
     #[test]

@@ -62,3 +62,27 @@ pub fn testnet() -> PathBuf {
 pub fn load_png(path: &std::path::Path) -> pilotnet_brain::base::sensor::Frame {
     pilotnet_brain::tools::dataset::read_image(path).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// Runs a module of the model factory (`pilotnet_factory.NAME`) in the project's Python
+/// environment (`.venv`, made by scripts/setup.sh) with `args`; asserts it succeeded and
+/// returns its stdout.
+pub fn factory(module: &str, args: &[&std::ffi::OsStr]) -> String {
+    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the factory's Python environment is not at {}: run scripts/setup.sh first",
+        python.display()
+    );
+    let out = std::process::Command::new(&python)
+        .arg("-m")
+        .arg(format!("pilotnet_factory.{module}"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pilotnet_factory.{module} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

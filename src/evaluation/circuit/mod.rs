@@ -201,6 +201,9 @@ pub struct Circuit {
     pub reversed: bool,
     /// The red centre line, in driving order, starting at the start line.
     pub centre: ClosedPolyline,
+    /// The points the line was made from, as the file (or design) holds them, in driving
+    /// order: what Behavior Metrics' scores measure against.
+    pub reference_points: Vec<Vec2>,
     /// Road geometry.
     pub road: RoadGeometry,
 }
@@ -244,18 +247,21 @@ impl Circuit {
             name: name.clone(),
             what: e.to_string(),
         })?;
+        let mut reference_points = points.clone();
         let raw = ClosedPolyline::new(points);
         let mut centre = raw
             .resampled(RESAMPLE_SPACING_M)
             .smoothed(SMOOTHING_SIGMA_M);
         if reversed {
             centre = centre.reversed();
+            reference_points.reverse();
         }
         Ok(Circuit {
             name,
             source,
             reversed,
             centre,
+            reference_points,
             road,
         })
     }

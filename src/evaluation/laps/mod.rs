@@ -5,14 +5,19 @@
 //! robot publishes on ROS), tracks progress along the reference, decides when the run is over
 //! (lap completed, stuck, left the road) and at the end computes [`LapStats`].
 
-mod deviation;
+mod behavior_metrics;
+mod minimize;
+mod spline;
 
 use serde::{Deserialize, Serialize};
 
-pub use deviation::bm_position_deviation;
+pub use behavior_metrics::{
+    percentage_completed, position_deviation, position_deviation_by_lap, BmScores, Deviation,
+};
 
 use crate::base::geometry::{ClosedPolyline, Vec2};
 use crate::base::sensor::Odometry;
+use crate::evaluation::circuit::Circuit;
 
 /// Why a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +33,8 @@ pub enum EndReason {
     LeftRoad,
     /// Stopped from outside (SIGINT/SIGTERM to the ROS node) before any of the above.
     Shutdown,
+    /// A recording ended before any of the above.
+    EndOfRecording,
 }
 
 impl EndReason {
@@ -39,6 +46,7 @@ impl EndReason {
             EndReason::Stuck => "stuck",
             EndReason::LeftRoad => "left_road",
             EndReason::Shutdown => "shutdown",
+            EndReason::EndOfRecording => "end_of_recording",
         }
     }
 }
@@ -102,18 +110,21 @@ pub struct LapStats {
     pub lap_times_s: Vec<f64>,
     /// Mean duration of the completed laps, seconds (`None` when no lap was completed).
     pub lap_seconds: Option<f64>,
-    /// Reference checkpoints reached in order, as a percentage of one lap (200 = two laps).
+    /// This project's completion: reference checkpoints (every metre of the line) reached in
+    /// order, as a percentage of one lap (200 = two laps).
     pub percentage_completed: f64,
     /// Path length driven (sum of distances between odometry samples), metres.
     pub completed_distance_m: f64,
     /// Completed distance / simulated time, m/s.
     pub average_speed_mps: f64,
-    /// Mean distance of the odometry samples to the reference line, metres.
+    /// This project's deviation: mean distance of the odometry samples to the reference
+    /// line, metres.
     pub position_deviation_mae_m: f64,
     /// Largest distance of an odometry sample to the reference line, metres.
     pub position_deviation_max_m: f64,
-    /// Behavior Metrics' `position_deviation_mae`: mean of `1000**d` over reference points.
-    pub position_deviation_bm: Option<f64>,
+    /// Behavior Metrics' own scores of the same positions, on the raw reference points.
+    #[serde(flatten)]
+    pub bm: BmScores,
     /// Simulated (or ROS) time from the first to the last sample, seconds.
     pub sim_seconds: f64,
     /// Why the run ended.
@@ -126,6 +137,7 @@ pub struct LapStats {
 #[derive(Debug, Clone)]
 pub struct LapRecorder {
     reference: ClosedPolyline,
+    reference_points: Vec<Vec2>,
     rules: LapRules,
     samples: Vec<Sample>,
     hint: usize,
@@ -135,18 +147,22 @@ pub struct LapRecorder {
     stuck_from: usize,
     best_progress: f64,
     lap_ends: Vec<f64>,
+    lap_end_samples: Vec<usize>,
     t0: Option<f64>,
 }
 
 impl LapRecorder {
-    /// A recorder for laps of `reference` (in driving order, starting at the start line).
-    pub fn new(reference: ClosedPolyline, rules: LapRules) -> Self {
+    /// A recorder for laps of `reference` (in driving order, starting at the start line);
+    /// `reference_points` are the raw points it was made from (in driving order), which
+    /// Behavior Metrics' scores are measured against.
+    pub fn new(reference: ClosedPolyline, reference_points: Vec<Vec2>, rules: LapRules) -> Self {
         // Track within ±25 m of the last match: far more than a car covers between samples,
         // far less than the gap to another part of any sane circuit along the line.
         let spacing = reference.length() / reference.len() as f64;
         let window = (25.0 / spacing).ceil() as usize;
         Self {
             reference,
+            reference_points,
             rules,
             samples: Vec::new(),
             hint: 0,
@@ -156,8 +172,22 @@ impl LapRecorder {
             stuck_from: 0,
             best_progress: 0.0,
             lap_ends: Vec::new(),
+            lap_end_samples: Vec::new(),
             t0: None,
         }
+    }
+
+    /// A recorder for `laps` laps of `circuit`: its centre line, its raw points, its road.
+    pub fn for_circuit(circuit: &Circuit, laps: u32) -> Self {
+        Self::new(
+            circuit.centre.clone(),
+            circuit.reference_points.clone(),
+            LapRules {
+                laps,
+                half_road: circuit.road.road_width / 2.0,
+                ..LapRules::default()
+            },
+        )
     }
 
     /// The reference line.
@@ -222,6 +252,7 @@ impl LapRecorder {
                 _ => odom.stamp,
             };
             self.lap_ends.push(t);
+            self.lap_end_samples.push(self.samples.len());
         }
         self.samples.push(Sample {
             t: odom.stamp,
@@ -283,6 +314,7 @@ impl LapRecorder {
             0.0
         };
         let path: Vec<Vec2> = self.samples.iter().map(|s| Vec2::new(s.x, s.y)).collect();
+        let times: Vec<f64> = self.samples.iter().map(|s| s.t).collect();
         LapStats {
             lap_completed: !self.lap_ends.is_empty(),
             laps_completed: self.lap_ends.len() as u32,
@@ -297,7 +329,7 @@ impl LapRecorder {
             },
             position_deviation_mae_m: mae,
             position_deviation_max_m: abs_lat.fold(0.0, f64::max),
-            position_deviation_bm: bm_position_deviation(self.reference.points(), &path),
+            bm: BmScores::of(&self.reference_points, &path, &times, &self.lap_end_samples),
             sim_seconds,
             end_reason: reason,
             odometry_samples: n,
@@ -311,14 +343,20 @@ mod tests {
     use crate::base::geometry::Pose2;
     use std::f64::consts::TAU;
 
-    fn circle(r: f64) -> ClosedPolyline {
-        ClosedPolyline::new(
-            (0..3000)
-                .map(|i| {
-                    let a = TAU * i as f64 / 3000.0;
-                    Vec2::new(r * a.cos(), r * a.sin())
-                })
-                .collect(),
+    fn circle_points(r: f64) -> Vec<Vec2> {
+        (0..3000)
+            .map(|i| {
+                let a = TAU * i as f64 / 3000.0;
+                Vec2::new(r * a.cos(), r * a.sin())
+            })
+            .collect()
+    }
+
+    fn recorder(r: f64, rules: LapRules) -> LapRecorder {
+        LapRecorder::new(
+            ClosedPolyline::new(circle_points(r)),
+            circle_points(r),
+            rules,
         )
     }
 
@@ -346,7 +384,7 @@ mod tests {
 
     #[test]
     fn path_offset_by_half_a_metre_has_mae_half_a_metre() {
-        let mut rec = LapRecorder::new(circle(20.0), LapRules::default());
+        let mut rec = recorder(20.0, LapRules::default());
         // A circle of radius 20.5 driven for half a lap.
         let end = drive_circle(&mut rec, 20.5, 5.0, TAU * 20.5 / 2.0 / 5.0);
         assert_eq!(end, None);
@@ -358,7 +396,7 @@ mod tests {
         );
         assert!((stats.position_deviation_max_m - 0.5).abs() < 1e-3);
         // Behavior Metrics' formula: every reference point is 0.5 m from the path: 1000^0.5.
-        let bm = stats.position_deviation_bm.unwrap();
+        let bm = stats.bm.position_deviation_bm.unwrap();
         assert!((bm - 1000f64.powf(0.5)).abs() < 0.2, "bm {bm}");
         // Half a lap of the reference (the 0.5 m offset path is 2.5 % longer).
         assert!((stats.percentage_completed - 50.0).abs() < 1.5);
@@ -372,7 +410,7 @@ mod tests {
             laps: 2,
             ..LapRules::default()
         };
-        let mut rec = LapRecorder::new(circle(10.0), rules);
+        let mut rec = recorder(10.0, rules);
         let end = drive_circle(&mut rec, 10.0, 4.0, 100.0);
         assert_eq!(end, Some(EndReason::LapCompleted));
         let stats = rec.finish(end.unwrap());
@@ -385,12 +423,26 @@ mod tests {
         assert!((stats.percentage_completed - 200.0).abs() < 0.5);
         assert!(stats.position_deviation_mae_m < 0.01);
         // Driving exactly on the line: every reference point scores 1000^0 = 1.
-        assert!((stats.position_deviation_bm.unwrap() - 1.0).abs() < 0.05);
+        assert!((stats.bm.position_deviation_bm.unwrap() - 1.0).abs() < 0.05);
+        // Behavior Metrics' completion counts reference points within 5 m of the car: two
+        // laps plus the 5 m ahead of where it stopped (8 % of this 63 m lap), and its lap
+        // ends when the point 5 m behind the start line is reached, 1.25 s early at 4 m/s.
+        let bm_pct = stats.bm.percentage_completed_bm;
+        let ahead = 100.0 * 5.0 / (TAU * 10.0);
+        assert!(
+            (bm_pct - (200.0 + ahead)).abs() < 0.5,
+            "bm percentage {bm_pct}"
+        );
+        let bm_lap = stats.bm.lap_seconds_bm.unwrap();
+        assert!(
+            (bm_lap - (lap - 5.0 / 4.0)).abs() < 0.1,
+            "bm lap {bm_lap}, lap {lap}"
+        );
     }
 
     #[test]
     fn standing_still_is_stuck_after_the_window() {
-        let mut rec = LapRecorder::new(circle(10.0), LapRules::default());
+        let mut rec = recorder(10.0, LapRules::default());
         let end = drive_circle(&mut rec, 10.0, 0.0, 30.0);
         assert_eq!(end, Some(EndReason::Stuck));
         let t = rec.samples().last().unwrap().t;
@@ -399,7 +451,7 @@ mod tests {
 
     #[test]
     fn leaving_the_road_ends_the_run() {
-        let mut rec = LapRecorder::new(circle(10.0), LapRules::default());
+        let mut rec = recorder(10.0, LapRules::default());
         // Radius 13.5: 3.5 m outside the line, beyond the 3 m half road.
         assert_eq!(
             drive_circle(&mut rec, 13.5, 4.0, 10.0),

@@ -1,7 +1,11 @@
 //! What a run's record looks like to people and tools: a table on the terminal, and an output
-//! folder with `stats.json` (the record), `trajectory.csv` and `path.png` (a top view).
+//! folder with `stats.json` (the record), `bm_stats.json` (Behavior Metrics' stats object),
+//! `trajectory.csv`, `reference.csv` and `path.png` (a top view).
 
+mod bm_stats;
 mod plot;
+
+pub use bm_stats::{bm_stats, circuit_diameter};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,25 +39,25 @@ pub enum ReportError {
 
 /// The record as a readable table.
 pub fn table(record: &RunRecord) -> String {
-    let (r, l, b) = (&record.run, &record.laps, &record.brain);
-    let c = &b.counters;
+    let (r, l) = (&record.run, &record.laps);
     let opt = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |x| format!("{x:.3}{unit}"));
     let dir = if r.reverse { "reverse" } else { "forward" };
     let pilot = match (&r.backend, &r.device) {
         (Some(backend), Some(device)) => format!("{} ({backend} on {device})", r.pilot),
         _ => r.pilot.clone(),
     };
-    let rows: Vec<(&str, String)> = vec![
+    let laps = match r.laps_requested {
+        0 => format!("{} (the whole recording)", l.laps_completed),
+        n => format!("{} of {n}", l.laps_completed),
+    };
+    let mut rows: Vec<(&str, String)> = vec![
         (
             "circuit",
             format!("{} ({dir}, {:.1} m)", r.circuit, r.circuit_length_m),
         ),
         ("pilot", pilot),
         ("end reason", l.end_reason.as_str().to_string()),
-        (
-            "laps completed",
-            format!("{} of {}", l.laps_completed, r.laps_requested),
-        ),
+        ("laps completed", laps),
         ("lap time", opt(l.lap_seconds, " s")),
         ("completed", format!("{:.1} %", l.percentage_completed)),
         (
@@ -69,41 +73,78 @@ pub fn table(record: &RunRecord) -> String {
             ),
         ),
         (
-            "position deviation (BM 1000^d)",
-            opt(l.position_deviation_bm, ""),
-        ),
-        (
-            "brain iteration frequency",
-            format!("{:.1} Hz", b.brain_iteration_frequency_hz),
-        ),
-        (
-            "pilot step p50/p90/p99/max",
+            "BM position deviation",
             format!(
-                "{:.3} / {:.3} / {:.3} / {:.3} ms",
-                b.step_ms_p50, b.step_ms_p90, b.step_ms_p99, b.step_ms_max
+                "{} (total {})",
+                opt(l.bm.position_deviation_bm, ""),
+                opt(l.bm.position_deviation_bm_total_err, "")
             ),
         ),
         (
-            "inference mean/p50/p99",
-            match (b.inference_ms_mean, b.inference_ms_p50, b.inference_ms_p99) {
-                (Some(a), Some(m), Some(p)) => format!(
-                    "{a:.3} / {m:.3} / {p:.3} ms (preprocess p50 {})",
-                    opt(b.preprocess_ms_p50, " ms")
+            "BM completed / lap time",
+            format!(
+                "{:.2} % / {}",
+                l.bm.percentage_completed_bm,
+                opt(l.bm.lap_seconds_bm, " s")
+            ),
+        ),
+    ];
+    if let Some(b) = &record.brain {
+        let c = &b.counters;
+        rows.extend([
+            (
+                "brain iteration frequency",
+                format!("{:.1} Hz", b.brain_iteration_frequency_hz),
+            ),
+            (
+                "pilot step p50/p90/p99/max",
+                format!(
+                    "{:.3} / {:.3} / {:.3} / {:.3} ms",
+                    b.step_ms_p50, b.step_ms_p90, b.step_ms_p99, b.step_ms_max
                 ),
-                _ => "- (no network)".into(),
-            },
-        ),
-        (
-            "frames received / dropped",
-            format!("{} / {}", c.frames_received, c.frames_dropped),
-        ),
-        (
-            "pilot errors / non-finite / stalls",
-            format!(
-                "{} / {} / {}",
-                c.safety.pilot_errors, c.safety.non_finite_commands, c.stall_stops
             ),
-        ),
+            (
+                "inference mean/p50/p99",
+                match (b.inference_ms_mean, b.inference_ms_p50, b.inference_ms_p99) {
+                    (Some(a), Some(m), Some(p)) => format!(
+                        "{a:.3} / {m:.3} / {p:.3} ms (preprocess p50 {})",
+                        opt(b.preprocess_ms_p50, " ms")
+                    ),
+                    _ => "- (no network)".into(),
+                },
+            ),
+            (
+                "frames received / dropped",
+                format!("{} / {}", c.frames_received, c.frames_dropped),
+            ),
+            (
+                "pilot errors / non-finite / stalls",
+                format!(
+                    "{} / {} / {}",
+                    c.safety.pilot_errors, c.safety.non_finite_commands, c.stall_stops
+                ),
+            ),
+        ]);
+    }
+    if let Some(rec) = &record.recording {
+        rows.extend([
+            ("bag", format!("{} ({})", rec.bag, rec.bag_storage)),
+            (
+                "topics (odometry / clock / commands)",
+                format!(
+                    "{} / {} / {}",
+                    rec.odometry_topic,
+                    rec.clock_topic.as_deref().unwrap_or("-"),
+                    rec.command_topic.as_deref().unwrap_or("-")
+                ),
+            ),
+            (
+                "commands",
+                format!("{} ({})", rec.commands, opt(rec.command_rate_hz, " Hz")),
+            ),
+        ]);
+    }
+    rows.extend([
         (
             "sim time / wall time",
             format!("{:.2} s / {:.2} s", l.sim_seconds, record.wall_seconds),
@@ -113,15 +154,17 @@ pub fn table(record: &RunRecord) -> String {
             format!("{:.1}x", record.real_time_factor),
         ),
         ("latency model", r.latency.clone()),
-    ];
+    ]);
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     rows.iter()
         .map(|(k, v)| format!("{k:<width$}  {v}\n"))
         .collect()
 }
 
-/// Writes `record` as `stats.json`, with `trajectory.csv` and `path.png` of the run of
-/// `circuit` that made it, into `dir` (created if needed).
+/// Writes `record` as `stats.json` and Behavior Metrics' stats object as `bm_stats.json`,
+/// with `trajectory.csv`, `path.png` and `reference.csv` (the raw reference points Behavior
+/// Metrics' scores measured against, in driving order) of the run of `circuit` that made it,
+/// into `dir` (created if needed).
 pub fn write_dir(
     dir: &Path,
     record: &RunRecord,
@@ -135,6 +178,12 @@ pub fn write_dir(
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let stats = dir.join("stats.json");
     std::fs::write(&stats, record.to_json_pretty() + "\n").map_err(io(&stats))?;
+    let bm = dir.join("bm_stats.json");
+    let bm_text = serde_json::to_string_pretty(&bm_stats(record, &circuit.reference_points))
+        .expect("a JSON value serialises");
+    std::fs::write(&bm, bm_text + "\n").map_err(io(&bm))?;
+    let reference = dir.join("reference.csv");
+    write_points(&reference, &circuit.reference_points).map_err(io(&reference))?;
     let csv = dir.join("trajectory.csv");
     write_trajectory(&csv, trajectory).map_err(io(&csv))?;
     let png = dir.join("path.png");
@@ -144,13 +193,24 @@ pub fn write_dir(
     })
 }
 
+/// The raw reference points Behavior Metrics' scores were measured against, in driving
+/// order, as `x,y`.
+fn write_points(path: &Path, points: &[crate::base::geometry::Vec2]) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(w, "x,y")?;
+    for p in points {
+        writeln!(w, "{},{}", p.x, p.y)?;
+    }
+    w.flush()
+}
+
 fn write_trajectory(path: &Path, trajectory: &[Sample]) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(w, "t,x,y,yaw,v,w,progress_m,lateral_m")?;
     for s in trajectory {
         writeln!(
             w,
-            "{:.3},{:.4},{:.4},{:.5},{:.4},{:.4},{:.3},{:.4}",
+            "{},{},{},{},{},{},{},{}",
             s.t, s.x, s.y, s.yaw, s.v, s.w, s.progress_m, s.lateral_m
         )?;
     }
