@@ -514,6 +514,20 @@ mod tests {
     }
 
     #[test]
+    fn suddenness_is_the_mean_step_between_consecutive_commands() {
+        // Echo answers frame n with v = 1 + n/1000, w = 0: every step is 1e-3.
+        let mut r = Rig::new(Latency::None, 250);
+        assert_eq!(r.brain.stats(r.mailbox.counts()).command_suddenness, None);
+        r.run(1.0, Some(0.05));
+        let s = r
+            .brain
+            .stats(r.mailbox.counts())
+            .command_suddenness
+            .unwrap();
+        assert!((s - 1e-3).abs() < 1e-12, "suddenness {s}");
+    }
+
+    #[test]
     fn a_slow_brain_drops_stale_frames_and_answers_the_newest() {
         // 120 ms per frame, a frame every 50 ms: the brain takes frames at 0, 120, 240, ...
         // ms, each time the newest; the one waiting before it is dropped.

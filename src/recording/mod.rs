@@ -163,25 +163,14 @@ fn metadata_files(dir: &Path, yaml: &Path) -> Result<Vec<PathBuf>, BagError> {
 pub fn read_topics(path: &Path) -> Result<(Storage, Vec<Topic>), BagError> {
     let files = storage_files(path)?;
     let storage = files[0].1;
-    let mut topics: Vec<Topic> = Vec::new();
+    let mut all: Vec<Topic> = Vec::new();
     for (file, s) in &files {
-        let read = match s {
+        all.extend(match s {
             Storage::Mcap => storage::read_mcap(file)?,
             Storage::Sqlite3 => storage::read_sqlite(file)?,
-        };
-        for t in read {
-            match topics
-                .iter_mut()
-                .find(|m| m.name == t.name && m.type_name == t.type_name)
-            {
-                Some(m) => {
-                    m.count += t.count;
-                    m.messages.extend(t.messages);
-                }
-                None => topics.push(t),
-            }
-        }
+        });
     }
+    let mut topics = storage::merge_same_topics(all);
     for t in &mut topics {
         t.messages.sort_by_key(|(time, _)| *time);
     }
@@ -412,5 +401,47 @@ impl Recording {
             command_topic: command_topic.map(|t| t.name.clone()),
             commands,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bag_dir(metadata: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("metadata.yaml"), metadata).unwrap();
+        dir
+    }
+
+    #[test]
+    fn metadata_that_cannot_be_used_is_named() {
+        let whole = bag_dir(
+            "rosbag2_bagfile_information:\n  compression_mode: FILE\n  relative_file_paths: [a_0.mcap.zstd]\n",
+        );
+        let e = storage_files(whole.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("metadata.yaml") && e.contains("ros2 bag decompress"),
+            "{e}"
+        );
+        let listless = bag_dir("rosbag2_bagfile_information:\n  storage_identifier: mcap\n");
+        let e = storage_files(listless.path()).unwrap_err().to_string();
+        assert!(e.contains("relative_file_paths"), "{e}");
+        let other = bag_dir("something: else\n");
+        let e = storage_files(other.path()).unwrap_err().to_string();
+        assert!(e.contains("rosbag2_bagfile_information"), "{e}");
+    }
+
+    #[test]
+    fn a_listed_file_that_is_missing_or_no_bag_is_named() {
+        let dir = bag_dir("rosbag2_bagfile_information:\n  relative_file_paths: [run_0.db3]\n");
+        let e = storage_files(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("run_0.db3"), "{e}");
+        std::fs::write(dir.path().join("run_0.db3"), "not sqlite").unwrap();
+        let e = storage_files(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("run_0.db3") && e.contains("neither"), "{e}");
+        let empty = tempfile::tempdir().unwrap();
+        let e = storage_files(empty.path()).unwrap_err().to_string();
+        assert!(e.contains("no metadata.yaml"), "{e}");
     }
 }

@@ -124,8 +124,8 @@ pub fn read_mcap(path: &Path) -> Result<Vec<Topic>, BagError> {
     Ok(merge_same_topics(topics))
 }
 
-/// Channels of one topic (a bag re-advertising it) become one topic.
-fn merge_same_topics(topics: Vec<Topic>) -> Vec<Topic> {
+/// Channels of one topic (a bag re-advertising it, or split over files) become one topic.
+pub fn merge_same_topics(topics: Vec<Topic>) -> Vec<Topic> {
     let mut merged: Vec<Topic> = Vec::new();
     for t in topics {
         match merged
