@@ -102,7 +102,7 @@ pub struct MetricsArgs {
     #[arg(long, value_enum, default_value_t = Direction::Auto)]
     pub direction: Direction,
     /// Score up to this many laps [default: every lap the recording holds].
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub laps: Option<u32>,
     /// Road width, metres: farther than half of it from the line is off the road.
     #[arg(long, allow_negative_numbers = true, default_value_t = RoadGeometry::behavior_metrics().road_width)]
@@ -388,11 +388,7 @@ impl SimArgs {
             None => Track::open(&self.circuit, self.road(), self.reverse, self.look)?,
         };
         if let Some(lap) = &self.reference {
-            let mut points = lap_file::read(lap)?;
-            if self.reverse {
-                points.reverse();
-            }
-            track.circuit.reference_points = points;
+            track.circuit.set_reference_points(lap_file::read(lap)?);
         }
         Ok(track)
     }

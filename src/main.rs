@@ -14,6 +14,8 @@ use cli::{
 };
 use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
 use pilotnet_brain::evaluation::circuit::{Circuit, BUILTIN_CIRCUITS};
+use pilotnet_brain::evaluation::laps::Sample;
+use pilotnet_brain::evaluation::record::RunRecord;
 use pilotnet_brain::evaluation::report;
 use pilotnet_brain::inference::manifest::{resolve_model, Manifest};
 use pilotnet_brain::sim;
@@ -87,15 +89,33 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
     }
     tracing::info!(circuit = %circuit.name, length_m = circuit.length(), "driving");
     let run = sim::run(&track, pilot, &config)?;
-    if let Some(dir) = &args.out {
-        report::write_dir(dir, &run.record, circuit, &run.trajectory)
-            .with_context(|| format!("writing the run's results to {}", dir.display()))?;
+    publish(
+        &run.record,
+        circuit,
+        &run.trajectory,
+        args.out.as_deref(),
+        args.json,
+    )
+}
+
+/// Writes a run's folder when asked for (`--out`) and prints its record: one JSON line
+/// (`--json`) or the table.
+fn publish(
+    record: &RunRecord,
+    circuit: &Circuit,
+    trajectory: &[Sample],
+    out: Option<&std::path::Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    if let Some(dir) = out {
+        report::write_dir(dir, record, circuit, trajectory)
+            .with_context(|| format!("writing the results to {}", dir.display()))?;
     }
-    if args.json {
-        println!("{}", run.record.to_json());
+    if json {
+        println!("{}", record.to_json());
     } else {
-        print!("{}", report::table(&run.record));
-        if let Some(dir) = &args.out {
+        print!("{}", report::table(record));
+        if let Some(dir) = out {
             println!("results written to {}", dir.display());
         }
     }
@@ -139,19 +159,13 @@ fn run_metrics(args: &MetricsArgs) -> anyhow::Result<()> {
             .with_context(|| format!("--out: cannot create {}", dir.display()))?;
     }
     let run = replay::score(&recording, &circuit, args.laps);
-    if let Some(dir) = &args.out {
-        report::write_dir(dir, &run.record, &circuit, &run.trajectory)
-            .with_context(|| format!("writing the recording's results to {}", dir.display()))?;
-    }
-    if args.json {
-        println!("{}", run.record.to_json());
-    } else {
-        print!("{}", report::table(&run.record));
-        if let Some(dir) = &args.out {
-            println!("results written to {}", dir.display());
-        }
-    }
-    Ok(())
+    publish(
+        &run.record,
+        &circuit,
+        &run.trajectory,
+        args.out.as_deref(),
+        args.json,
+    )
 }
 
 fn run_bench(args: &BenchArgs) -> anyhow::Result<()> {

@@ -63,13 +63,7 @@ fn drive(
     if let Some(r) = reference {
         cmd.args(["--reference", r]);
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (serde_json::from_slice(&out.stdout).unwrap(), out_dir)
+    (util::json_record(&mut cmd), out_dir)
 }
 
 #[test]
@@ -147,18 +141,11 @@ fn a_path_offset_from_its_reference_scores_as_scipy_scores_it() {
             bag.as_os_str(),
         ],
     );
-    let out = util::binary()
-        .arg("metrics")
-        .arg(&bag)
-        .args(["--reference", &reference, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ours: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = util::json_record(util::binary().arg("metrics").arg(&bag).args([
+        "--reference",
+        &reference,
+        "--json",
+    ]));
     let theirs = scipy(&trajectory, Path::new(&reference), false);
     agree("offset path", &ours, &theirs);
     // The offsets lie between 0.1 and 0.4 m: the score between their 1000^d.

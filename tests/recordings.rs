@@ -32,18 +32,7 @@ fn write_bag(dir: &Path, writer: &str, name: &str, source: &[&OsStr]) -> PathBuf
 
 /// `metrics` with `args`, as its JSON record.
 fn metrics(args: &[&OsStr]) -> Value {
-    let out = util::binary()
-        .arg("metrics")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    util::json_record(util::binary().arg("metrics").args(args).arg("--json"))
 }
 
 fn f(v: &Value, key: &str) -> f64 {
@@ -67,13 +56,7 @@ fn a_bag_of_a_simulated_lap_reproduces_the_simulators_record() {
         if reverse {
             sim.arg("--reverse");
         }
-        let out = sim.arg("--json").output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let simulated: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let simulated = util::json_record(sim.arg("--json"));
         let trajectory = run.join("trajectory.csv");
         for (writer, name) in WRITERS {
             let bag = write_bag(
@@ -226,6 +209,17 @@ fn cut_and_unsuitable_bags_are_errors_naming_the_file_and_topic() {
     fails_naming(
         &[junk.as_os_str(), os("--reference"), os(&reference)],
         &["junk.mcap", "neither an MCAP file nor a SQLite3 database"],
+    );
+    // No laps to score.
+    fails_naming(
+        &[
+            mcap.as_os_str(),
+            os("--reference"),
+            os(&reference),
+            os("--laps"),
+            os("0"),
+        ],
+        &["--laps", "0"],
     );
     // A topic that is not there, and one of the wrong type.
     fails_naming(

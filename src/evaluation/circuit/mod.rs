@@ -266,6 +266,15 @@ impl Circuit {
         })
     }
 
+    /// Measures Behavior Metrics' scores against `points` (a reference lap in its file's
+    /// order) instead of the circuit's own, walked in this circuit's driving direction.
+    pub fn set_reference_points(&mut self, mut points: Vec<Vec2>) {
+        if self.reversed {
+            points.reverse();
+        }
+        self.reference_points = points;
+    }
+
     /// Pose at the start line, facing the driving direction.
     pub fn start_pose(&self) -> Pose2 {
         self.pose_at(0.0)
