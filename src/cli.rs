@@ -171,8 +171,9 @@ pub struct DatasetArgs {
 /// Inference settings shared by `sim` and `bench`.
 #[derive(Debug, Args)]
 pub struct BackendArgs {
-    /// Inference engine: ort (ONNX Runtime) or tch (libtorch) [default: from the model file:
-    /// .onnx → ort, .pt → tch].
+    /// Inference engine: ort (ONNX Runtime), tract (pure Rust, compiled in) or tch (libtorch)
+    /// [default: from the model file: .onnx → ort where its library is installed, else tract;
+    /// .pt → tch].
     #[arg(long)]
     pub backend: Option<BackendKind>,
     /// Device: cpu, cuda[:N] or tensorrt[:N].
@@ -259,6 +260,9 @@ pub enum PilotChoice {
     Model,
 }
 
+/// The shipped variant `sim` drives with when no model is named.
+pub const DEFAULT_MODEL: &str = "fp32";
+
 /// Arguments of `sim`.
 #[derive(Debug, Args)]
 pub struct SimArgs {
@@ -274,11 +278,12 @@ pub struct SimArgs {
     /// (this project's first look and camera); a --world is always gazebo.
     #[arg(long, default_value_t = Look::default())]
     pub look: Look,
-    /// Who drives [default: model with --model, else expert].
+    /// Who drives [default: model].
     #[arg(long, value_enum)]
     pub pilot: Option<PilotChoice>,
     /// Network to drive with: model file (.onnx, .pt), its description (.yaml), or the name of
-    /// a shipped variant (`fp32`, `static_int8`, ...; see `pilotnet-brain models`).
+    /// a shipped variant (`fp32`, `static_int8`, ...; see `pilotnet-brain models`)
+    /// [default: fp32, the shipped network].
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Inference settings.
@@ -358,12 +363,14 @@ pub struct SimArgs {
 }
 
 impl SimArgs {
-    /// Who drives, and with which model.
-    pub fn pilot(&self) -> Result<(PilotChoice, Option<&PathBuf>), String> {
+    /// Who drives, and with which model: the shipped fp32 network unless told otherwise.
+    pub fn pilot(&self) -> Result<(PilotChoice, Option<PathBuf>), String> {
         match (self.pilot, &self.model) {
-            (None | Some(PilotChoice::Model), Some(m)) => Ok((PilotChoice::Model, Some(m))),
-            (Some(PilotChoice::Model), None) => Err("--pilot model needs --model PATH".into()),
-            (None | Some(PilotChoice::Expert), None) => Ok((PilotChoice::Expert, None)),
+            (None | Some(PilotChoice::Model), Some(m)) => Ok((PilotChoice::Model, Some(m.clone()))),
+            (None | Some(PilotChoice::Model), None) => {
+                Ok((PilotChoice::Model, Some(PathBuf::from(DEFAULT_MODEL))))
+            }
+            (Some(PilotChoice::Expert), None) => Ok((PilotChoice::Expert, None)),
             (Some(PilotChoice::Expert), Some(_)) => {
                 Err("--model drives with the network; drop it or --pilot expert".into())
             }

@@ -75,7 +75,7 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
     let config = args.to_config(circuit.length(), track.look())?;
     let pilot: Box<dyn Pilot> = match (choice, model) {
         (PilotChoice::Model, Some(path)) => {
-            Box::new(NetworkPilot::open(&resolve_model(path)?, &backend)?)
+            Box::new(NetworkPilot::open(&resolve_model(&path)?, &backend)?)
         }
         _ => Box::new(ExpertPilot::new(
             config.world.camera,

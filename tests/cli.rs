@@ -58,7 +58,15 @@ fn run_ok(args: &[&std::ffi::OsStr]) -> String {
 fn json_output_has_every_documented_key_and_out_dir_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let out = util::binary()
-        .args(["sim", "--circuit", "lakeside", "--json", "--out"])
+        .args([
+            "sim",
+            "--pilot",
+            "expert",
+            "--circuit",
+            "lakeside",
+            "--json",
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();

@@ -1,5 +1,5 @@
 //! The network path end to end: preprocessing against OpenCV, each backend against PyTorch,
-//! the two backends against each other, and clear errors for bad models.
+//! the backends against each other, and clear errors for bad models.
 
 mod util;
 
@@ -15,15 +15,26 @@ fn compiled_backends() -> Vec<(BackendKind, &'static str)> {
     if cfg!(feature = "ort") {
         found.push((BackendKind::Ort, "onnx"));
     }
+    if cfg!(feature = "tract") {
+        found.push((BackendKind::Tract, "onnx"));
+    }
     if cfg!(feature = "tch") {
         found.push((BackendKind::Tch, "pt"));
     }
     found
 }
 
-fn open(path: &Path) -> NetworkPilot {
-    NetworkPilot::open(path, &BackendConfig::default())
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()))
+/// Settings that name the engine.
+fn on(kind: BackendKind) -> BackendConfig {
+    BackendConfig {
+        kind: Some(kind),
+        ..BackendConfig::default()
+    }
+}
+
+fn open(path: &Path, kind: BackendKind) -> NetworkPilot {
+    NetworkPilot::open(path, &on(kind))
+        .unwrap_or_else(|e| panic!("cannot open {} on {kind:?}: {e}", path.display()))
 }
 
 #[test]
@@ -77,7 +88,7 @@ fn each_backend_matches_pytorch_on_the_golden_input() {
             },
             ..model.input
         };
-        let backend = backend::open(&model, &BackendConfig::default()).unwrap();
+        let backend = backend::open(&model, &on(kind)).unwrap();
         assert_eq!(backend.kind(), kind);
         let mut pilot = NetworkPilot::new(&model, backend);
         let got = pilot.infer(&small).unwrap().to_vec();
@@ -91,17 +102,23 @@ fn each_backend_matches_pytorch_on_the_golden_input() {
     }
 }
 
-/// Rendered frames along a lap: both engines give the same (v, w) within 1e-4.
-#[cfg(all(feature = "ort", feature = "tch"))]
+/// Rendered frames along a lap: every compiled engine gives the first one's raw outputs within
+/// 1e-4.
 #[test]
-fn ort_and_tch_agree_on_rendered_frames() {
+fn engines_agree_on_rendered_frames() {
     use pilotnet_brain::base::camera::CameraConfig;
     use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
     use pilotnet_brain::sim::render::{Appearance, Renderer};
 
     let dir = util::testnet();
-    let mut ort = open(&dir.join("pilotnet_dls.onnx"));
-    let mut tch = open(&dir.join("pilotnet_dls.pt"));
+    let mut engines: Vec<(BackendKind, NetworkPilot)> = compiled_backends()
+        .into_iter()
+        .map(|(kind, ext)| (kind, open(&dir.join(format!("pilotnet_dls.{ext}")), kind)))
+        .collect();
+    if engines.len() < 2 {
+        eprintln!("one engine compiled in: nothing to compare");
+        return;
+    }
     let circuit = Circuit::load("lakeside", RoadGeometry::default(), false).unwrap();
     let renderer = Renderer::new(&circuit, CameraConfig::default());
     let mut frame = renderer.new_frame();
@@ -117,16 +134,20 @@ fn ort_and_tch_agree_on_rendered_frames() {
         let mut pose = circuit.pose_at(s);
         pose.yaw += 0.15 * ((i % 5) as f64 - 2.0);
         renderer.render(&pose, &appearance, i, &mut frame);
-        let a = ort.drive(&frame, None).unwrap();
-        let b = tch.drive(&frame, None).unwrap();
-        worst = worst.max((a.v - b.v).abs()).max((a.w - b.w).abs());
-        let raw_a = ort.infer(&frame).unwrap().to_vec();
-        let raw_b = tch.infer(&frame).unwrap().to_vec();
-        for (x, y) in raw_a.iter().zip(&raw_b) {
-            assert!(
-                (x - y).abs() < 1e-4,
-                "frame {i}: ort {raw_a:?}, tch {raw_b:?}"
-            );
+        let (first_kind, first) = &mut engines[0];
+        let first_kind = *first_kind;
+        let a = first.drive(&frame, None).unwrap();
+        let raw_a = first.infer(&frame).unwrap().to_vec();
+        for (kind, other) in &mut engines[1..] {
+            let b = other.drive(&frame, None).unwrap();
+            worst = worst.max((a.v - b.v).abs()).max((a.w - b.w).abs());
+            let raw_b = other.infer(&frame).unwrap().to_vec();
+            for (x, y) in raw_a.iter().zip(&raw_b) {
+                assert!(
+                    (x - y).abs() < 1e-4,
+                    "frame {i}: {first_kind:?} {raw_a:?}, {kind:?} {raw_b:?}"
+                );
+            }
         }
         distinct.insert((a.w * 1e4) as i64);
     }
@@ -152,7 +173,7 @@ fn bad_models_are_clear_errors() {
     let testnet = util::testnet();
     let good_yaml = std::fs::read_to_string(testnet.join("pilotnet_dls.yaml")).unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    for (_, ext) in compiled_backends() {
+    for (kind, ext) in compiled_backends() {
         let real = std::fs::read(testnet.join(format!("pilotnet_dls.{ext}"))).unwrap();
         let cases = [
             (
@@ -193,8 +214,8 @@ fn bad_models_are_clear_errors() {
             ),
         ];
         for (path, expected) in cases {
-            let err = match NetworkPilot::open(&path, &BackendConfig::default()) {
-                Ok(_) => panic!("{} loaded", path.display()),
+            let err = match NetworkPilot::open(&path, &on(kind)) {
+                Ok(_) => panic!("{} loaded on {kind:?}", path.display()),
                 Err(e) => e.to_string(),
             };
             eprintln!("{err}");
@@ -205,7 +226,7 @@ fn bad_models_are_clear_errors() {
             );
         }
         let missing = tmp.path().join(format!("missing.{ext}"));
-        let err = NetworkPilot::open(&missing, &BackendConfig::default())
+        let err = NetworkPilot::open(&missing, &on(kind))
             .err()
             .unwrap()
             .to_string();
@@ -234,8 +255,8 @@ fn backend_and_format_must_agree() {
 #[test]
 fn nan_outputs_never_reach_the_vehicle() {
     let dir = util::testnet();
-    for (_, ext) in compiled_backends() {
-        let mut pilot = open(&dir.join(format!("nan.{ext}")));
+    for (kind, ext) in compiled_backends() {
+        let mut pilot = open(&dir.join(format!("nan.{ext}")), kind);
         let frame = util::load_png(&dir.join("frame.png"));
         let err = pilot.drive(&frame, None).unwrap_err().to_string();
         assert!(err.contains("not finite"), "{err}");
@@ -362,6 +383,27 @@ fn sim_drives_with_a_model_and_reports_inference_time() {
     assert_eq!(v["pilot_errors"], 0);
 }
 
+/// A fresh machine: no ONNX Runtime library anywhere it is looked for. `sim` with no model
+/// drives the shipped fp32 network on tract, and the record says so.
+#[cfg(feature = "tract")]
+#[test]
+fn sim_without_onnx_runtime_drives_the_shipped_network_on_tract() {
+    let v = util::json_record(
+        util::binary()
+            .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
+            .args(["sim", "--timeout", "8", "--json"]),
+    );
+    assert_eq!(v["pilot"], "pilotnet_fp32.onnx");
+    assert_eq!(
+        (&v["backend"], &v["device"]),
+        (&"tract".into(), &"cpu".into())
+    );
+    assert_eq!(v["pilot_errors"], 0);
+    // 8 s of the shipped network driving: it stays on the road and keeps going.
+    assert!(v["completed_distance_m"].as_f64().unwrap() > 60.0, "{v}");
+    assert!(v["position_deviation_mae_m"].as_f64().unwrap() < 0.1, "{v}");
+}
+
 #[test]
 fn nan_network_in_the_loop_stops_the_car_and_counts() {
     let dir = util::testnet();
@@ -387,10 +429,6 @@ fn cli_errors_for_bad_model_arguments() {
         (
             vec!["sim".into(), "--model".into(), "nowhere.onnx".into()],
             "nowhere.onnx",
-        ),
-        (
-            vec!["sim".into(), "--pilot".into(), "model".into()],
-            "--pilot model needs --model",
         ),
         (
             vec![
@@ -448,7 +486,8 @@ fn cli_errors_for_bad_model_arguments() {
             "{args:?}: {err:?} lacks {expected:?}"
         );
     }
-    // A missing or broken ONNX Runtime library names the path and the fix.
+    // A missing or broken ONNX Runtime library, when ort is asked for, names the path and
+    // the fix.
     let model = dir.join("pilotnet_dls.onnx");
     for (library, expected) in [
         (
@@ -462,6 +501,7 @@ fn cli_errors_for_bad_model_arguments() {
     ] {
         let out = util::binary()
             .args(["bench".as_ref(), "--model".as_ref(), model.as_os_str()])
+            .args(["--backend", "ort"])
             .env("ORT_DYLIB_PATH", library)
             .output()
             .unwrap();
@@ -475,7 +515,7 @@ fn cli_errors_for_bad_model_arguments() {
 fn bad_frames_are_errors_through_the_pilot() {
     use pilotnet_brain::base::sensor::Encoding;
     let dir = util::testnet();
-    let mut pilot = open(&dir.join("pilotnet_dls.onnx"));
+    let mut pilot = open(&dir.join("pilotnet_dls.onnx"), compiled_backends()[0].0);
     let good = util::load_png(&dir.join("frame.png"));
     let mut truncated = good.clone();
     truncated.data.truncate(640 * 3 * 100);

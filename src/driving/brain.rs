@@ -356,7 +356,7 @@ impl Brain {
         self.stall_stops += 1;
         self.quiet.1 += 1;
         self.pipeline.on_stall();
-        if self.stall_stops == 1 || self.stall_stops % 20 == 0 {
+        if self.stall_stops == 1 || self.stall_stops.is_multiple_of(20) {
             tracing::warn!(
                 timeout_ms = self.config.stall_timeout.as_millis() as u64,
                 stops = self.stall_stops,

@@ -81,7 +81,8 @@ pub struct Variant {
     pub name: String,
     /// File name inside the models folder.
     pub file: String,
-    /// The engine that runs it (`ort` or `tch` in the file).
+    /// The engine the factory measured it on (`ort` or `tch` in the file); ONNX variants also
+    /// run on tract.
     pub backend: BackendKind,
     /// Numeric precision, in words.
     pub precision: String,

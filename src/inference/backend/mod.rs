@@ -5,11 +5,16 @@
 //! the engine from [`BackendConfig`] (or from the model's format), loads the model, and checks
 //! it against its description with a trial run. Adding an engine means a new file here and
 //! one arm in [`BackendKind`]'s match in [`open`].
+//!
+//! ONNX models run on ONNX Runtime where its library is installed, else on tract, which is
+//! compiled in and needs nothing installed; TorchScript models run on libtorch.
 
 #[cfg(feature = "ort")]
 mod onnxruntime;
 #[cfg(feature = "tch")]
 mod torch;
+#[cfg(feature = "tract")]
+mod tract;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -92,6 +97,8 @@ pub enum BackendKind {
     Ort,
     /// libtorch through `tch` (TorchScript models; CPU, CUDA).
     Tch,
+    /// tract, pure Rust (ONNX models; CPU). Needs no runtime library.
+    Tract,
 }
 
 impl BackendKind {
@@ -100,14 +107,25 @@ impl BackendKind {
         match self {
             BackendKind::Ort => "ort",
             BackendKind::Tch => "tch",
+            BackendKind::Tract => "tract",
         }
     }
 
-    /// The engine that runs `format` models.
+    /// Whether this engine runs `format` models.
+    pub fn runs(self, format: ModelFormat) -> bool {
+        match self {
+            BackendKind::Ort | BackendKind::Tract => format == ModelFormat::Onnx,
+            BackendKind::Tch => format == ModelFormat::Torchscript,
+        }
+    }
+
+    /// The engine that runs `format` models when none is named: for ONNX, ONNX Runtime if
+    /// this binary has it and its library is installed, else tract if compiled in.
     pub fn for_format(format: ModelFormat) -> BackendKind {
         match format {
-            ModelFormat::Onnx => BackendKind::Ort,
             ModelFormat::Torchscript => BackendKind::Tch,
+            ModelFormat::Onnx if ort_installed() || !cfg!(feature = "tract") => BackendKind::Ort,
+            ModelFormat::Onnx => BackendKind::Tract,
         }
     }
 
@@ -116,8 +134,19 @@ impl BackendKind {
         match self {
             BackendKind::Ort => cfg!(feature = "ort"),
             BackendKind::Tch => cfg!(feature = "tch"),
+            BackendKind::Tract => cfg!(feature = "tract"),
         }
     }
+}
+
+/// Whether ONNX Runtime is compiled in and its library is where it is looked for.
+fn ort_installed() -> bool {
+    #[cfg(feature = "ort")]
+    return onnxruntime::library_candidates()
+        .iter()
+        .any(|p| p.is_file());
+    #[cfg(not(feature = "ort"))]
+    false
 }
 
 impl FromStr for BackendKind {
@@ -126,7 +155,10 @@ impl FromStr for BackendKind {
         match s {
             "ort" | "onnxruntime" => Ok(BackendKind::Ort),
             "tch" | "libtorch" | "torch" => Ok(BackendKind::Tch),
-            _ => Err(format!("unknown backend '{s}' (expected ort or tch)")),
+            "tract" => Ok(BackendKind::Tract),
+            _ => Err(format!(
+                "unknown backend '{s}' (expected ort, tract or tch)"
+            )),
         }
     }
 }
@@ -303,7 +335,7 @@ impl BackendConfig {
 
 /// A loaded network, ready to run.
 pub trait Backend: Send {
-    /// Engine name (`ort`, `tch`).
+    /// Engine name (`ort`, `tch`, `tract`).
     fn kind(&self) -> BackendKind;
 
     /// Where it runs.
@@ -325,7 +357,7 @@ pub fn open(model: &Model, config: &BackendConfig) -> Result<Box<dyn Backend>, B
     let kind = config
         .kind
         .unwrap_or_else(|| BackendKind::for_format(model.format));
-    if kind != BackendKind::for_format(model.format) {
+    if !kind.runs(model.format) {
         return Err(BackendError::WrongFormat {
             backend: kind.as_str(),
             format: model.format.as_str(),
@@ -352,9 +384,24 @@ pub fn open(model: &Model, config: &BackendConfig) -> Result<Box<dyn Backend>, B
             backend: "tch",
             hint: " after scripts/setup-libtorch.sh",
         }),
+        #[cfg(feature = "tract")]
+        BackendKind::Tract => {
+            tract::TractBackend::open(model, config).map(|b| Box::new(b) as Box<dyn Backend>)
+        }
+        #[cfg(not(feature = "tract"))]
+        BackendKind::Tract => Err(BackendError::NotCompiled {
+            backend: "tract",
+            hint: "",
+        }),
     };
     let mut backend = opened?;
     trial_run(backend.as_mut(), model)?;
+    tracing::info!(
+        engine = kind.as_str(),
+        device = %config.device,
+        model = %model.path.display(),
+        "network loaded"
+    );
     Ok(backend)
 }
 
@@ -410,6 +457,9 @@ mod tests {
     fn names_parse() {
         assert_eq!("ort".parse(), Ok(BackendKind::Ort));
         assert_eq!("tch".parse(), Ok(BackendKind::Tch));
+        assert_eq!("tract".parse(), Ok(BackendKind::Tract));
+        assert!(BackendKind::Tract.runs(ModelFormat::Onnx));
+        assert!(!BackendKind::Tract.runs(ModelFormat::Torchscript));
         assert!("tflite"
             .parse::<BackendKind>()
             .unwrap_err()

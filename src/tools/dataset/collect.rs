@@ -439,7 +439,7 @@ impl Sink {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        if self.full_frame_every > 0 && index % self.full_frame_every == 0 {
+        if self.full_frame_every > 0 && index.is_multiple_of(self.full_frame_every) {
             let path = self.dir.join(format!("full/{index:07}.png"));
             frame.save_png(&path).map_err(|e| CollectError::Write {
                 path,
