@@ -230,7 +230,8 @@ pub struct BenchArgs {
     /// Untimed iterations first.
     #[arg(long, default_value_t = BenchConfig::default().warmup)]
     pub warmup: usize,
-    /// Labelled dataset folder (labels.csv + images) for the test-set MSE.
+    /// Labelled dataset folder for the test-set MSE: labels.csv + images (`pilotnet-brain
+    /// dataset`) or DeepLearningStudio's data.csv + numbered frames.
     #[arg(long)]
     pub dataset: Option<PathBuf>,
     /// Print one JSON object instead of the table.

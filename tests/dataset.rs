@@ -118,3 +118,69 @@ fn bad_collection_settings_are_errors() {
     .to_string();
     assert!(err.contains("frames"), "{err}");
 }
+
+/// The bench's MSE over `dir` with the test network.
+fn bench_mse(dir: &std::path::Path) -> Result<f64, String> {
+    let out = util::binary()
+        .arg("bench")
+        .arg("--model")
+        .arg(util::testnet().join("pilotnet_dls.onnx"))
+        .args(["--frames", "5", "--warmup", "1", "--json", "--dataset"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    Ok(v["mse"].as_f64().unwrap())
+}
+
+/// DeepLearningStudio's layout: the collector's whole frames renamed `N.png` with their labels
+/// in `data.csv` score the same as the collector's own cut frames, and a broken folder is an
+/// error naming the file and the fault.
+#[test]
+fn deeplearningstudio_layout_scores_like_the_projects_own() {
+    let ours = tempfile::tempdir().unwrap();
+    collect(&CollectConfig {
+        frames: 24,
+        full_frame_every: 1,
+        ..config(ours.path(), 3)
+    })
+    .unwrap();
+    let samples = dataset::read_labels(ours.path()).unwrap();
+    let dls = tempfile::tempdir().unwrap();
+    let mut csv = String::from("v,w\n");
+    for (i, s) in samples.iter().enumerate() {
+        let whole = ours.path().join("full").join(s.image.file_name().unwrap());
+        std::fs::copy(&whole, dls.path().join(format!("{i}.png"))).unwrap();
+        csv.push_str(&format!("{},{}\n", s.v, s.w));
+    }
+    std::fs::write(dls.path().join("data.csv"), &csv).unwrap();
+    let read = dataset::read_samples(dls.path()).unwrap();
+    assert_eq!(read.len(), 24);
+    assert_eq!((read[5].v, read[5].w), (samples[5].v, samples[5].w));
+    let (a, b) = (
+        bench_mse(ours.path()).unwrap(),
+        bench_mse(dls.path()).unwrap(),
+    );
+    eprintln!("MSE on cut frames {a}, on whole frames {b}");
+    // The same preprocessing cut the stored frames and cuts the whole ones.
+    assert!((a - b).abs() <= 1e-9 * a, "{a} vs {b}");
+
+    std::fs::write(dls.path().join("7.png"), b"not a png").unwrap();
+    let err = bench_mse(dls.path()).unwrap_err();
+    assert!(err.contains("7.png"), "{err}");
+    std::fs::remove_file(dls.path().join("7.png")).unwrap();
+    let err = bench_mse(dls.path()).unwrap_err();
+    assert!(
+        err.contains("data.csv line 9") && err.contains("no image 7.png"),
+        "{err}"
+    );
+    std::fs::write(dls.path().join("data.csv"), "v,w\n").unwrap();
+    let err = bench_mse(dls.path()).unwrap_err();
+    assert!(
+        err.contains("data.csv") && err.contains("no samples"),
+        "{err}"
+    );
+}

@@ -1,8 +1,16 @@
-"""Datasets written by `pilotnet-brain dataset`: labels.csv plus 200x66 PNG images.
+"""Labelled frame datasets, in two layouts:
 
-Images are already cut by the Rust preprocessing the pilot uses, so training sees exactly the
-8-bit pixels the network sees while driving; here they only become tensors in [0, 1] (a
-division by 255, as torchvision's ToTensor and the Rust side do).
+- `pilotnet-brain dataset`'s: labels.csv plus 200x66 PNG images, already cut by the Rust
+  preprocessing the pilot uses, so training sees exactly the 8-bit pixels the network sees
+  while driving;
+- DeepLearningStudio's, as its Gazebo recordings come: numbered whole 640x480 frames (`0.png`,
+  `1.png`, ...) and `data.csv` with `v` and `w` columns, the n-th row labelling the n-th image
+  in numeric order. Whole frames are cut as Behavior Metrics' brains cut them (rows 240-480,
+  `cv2.resize` to the network input, bilinear).
+
+Images become tensors in [0, 1] (a division by 255, as torchvision's ToTensor and the Rust side
+do). A dataset that is empty, lacks an image, has an unreadable image or a label that is not a
+finite number raises `DatasetError` naming the file and the row.
 """
 
 from __future__ import annotations
@@ -50,22 +58,84 @@ class LabelRange:
         return -pw - 2.0 * self.w_min / (self.w_max - self.w_min)
 
 
-def read_labels(folder: Path) -> dict[str, np.ndarray]:
-    """labels.csv as columns (image paths made absolute; numbers as float64)."""
-    path = folder / "labels.csv"
-    if not path.exists():
-        raise FileNotFoundError(f"no labels.csv in {folder}: write one with `pilotnet-brain dataset`")
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+class DatasetError(ValueError):
+    """A dataset that cannot be used, naming the file (and row) and the fault."""
+
+
+#: Behavior Metrics' crop of a 640x480 frame (rows 240-480, every column) and PilotNet's input.
+CROP = (240, 480, 0, 640)
+INPUT_SIZE = (200, 66)
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+            header = rows[0].keys() if rows else []
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise DatasetError(f"cannot read {path}: {e}") from e
     if not rows:
-        raise ValueError(f"{path} has no samples")
-    for key in ("image", "v", "w"):
-        if key not in rows[0]:
-            raise ValueError(f"{path} has no '{key}' column")
+        raise DatasetError(f"{path} has no samples")
+    for key in required:
+        if key not in header:
+            raise DatasetError(f"{path} has no '{key}' column (header: {list(header)})")
+    return rows
+
+
+def _number(path: Path, line: int, name: str, text: str | None) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not np.isfinite(value):
+        raise DatasetError(f"{path} line {line}: {name} '{text}' is not a finite number")
+    return value
+
+
+def _numbered_images(folder: Path) -> list[tuple[int, Path]]:
+    found = []
+    for p in folder.iterdir():
+        if p.suffix.lower() == ".png" and p.stem.isdigit():
+            found.append((int(p.stem), p))
+    return sorted(found)
+
+
+def read_labels(folder: Path) -> dict[str, np.ndarray]:
+    """A dataset folder in either layout as columns: `image` (absolute paths), `v`, `w`
+    (float64), and `circuit`/`direction` where the labels carry them."""
+    folder = Path(folder)
+    if (folder / "labels.csv").exists():
+        path = folder / "labels.csv"
+        rows = _rows(path, ("image", "v", "w"))
+        images = []
+        for line, r in enumerate(rows, start=2):
+            image = folder / (r["image"] or "").strip()
+            if not (r["image"] or "").strip() or not image.is_file():
+                raise DatasetError(f"{path} line {line}: no image {image}")
+            images.append(str(image))
+    elif (folder / "data.csv").exists():
+        path = folder / "data.csv"
+        rows = _rows(path, ("v", "w"))
+        numbered = _numbered_images(folder)
+        first = numbered[0][0] if numbered else 0
+        for k, (n, _) in enumerate(numbered[:len(rows)]):
+            if n != first + k:
+                raise DatasetError(f"{path} line {k + 2}: no image {first + k}.png in {folder} "
+                                   f"for this row (the numbered images jump to {n})")
+        if len(numbered) < len(rows):
+            raise DatasetError(f"{path}: {len(rows)} rows but {len(numbered)} numbered images in "
+                               f"{folder}; the first missing is {first + len(numbered)}.png")
+        if len(numbered) > len(rows):
+            raise DatasetError(f"{path}: {len(rows)} rows but {len(numbered)} numbered images in "
+                               f"{folder}: {numbered[len(rows)][1]} has no label")
+        images = [str(p) for _, p in numbered]
+    else:
+        raise DatasetError(f"{folder}: neither labels.csv (pilotnet-brain dataset) nor data.csv "
+                           "with numbered PNG frames (DeepLearningStudio)")
     columns: dict[str, np.ndarray] = {
-        "image": np.array([str(folder / r["image"]) for r in rows]),
-        "v": np.array([float(r["v"]) for r in rows]),
-        "w": np.array([float(r["w"]) for r in rows]),
+        "image": np.array(images),
+        "v": np.array([_number(path, i, "v", r["v"]) for i, r in enumerate(rows, start=2)]),
+        "w": np.array([_number(path, i, "w", r["w"]) for i, r in enumerate(rows, start=2)]),
     }
     for key in ("circuit", "direction"):
         if key in rows[0]:
@@ -73,16 +143,30 @@ def read_labels(folder: Path) -> dict[str, np.ndarray]:
     return columns
 
 
-def load_images(paths: np.ndarray) -> np.ndarray:
-    """(n, 66, 200, 3) uint8 RGB array of the images, in memory (a 20k-frame set is 0.8 GB)."""
-    first = cv2.imread(str(paths[0]), cv2.IMREAD_COLOR)
-    if first is None:
-        raise FileNotFoundError(f"cannot read image {paths[0]}")
-    out = np.empty((len(paths), *first.shape), np.uint8)
+def load_images(paths: np.ndarray, size: tuple[int, int] = INPUT_SIZE,
+                crop: tuple[int, int, int, int] = CROP) -> np.ndarray:
+    """(n, height, width, 3) uint8 RGB array of the images at the network input `size`
+    (width, height), in memory (a 20k-frame set is 0.8 GB). Images of another size are whole
+    frames: cut to `crop` (top, bottom, left, right) and resized bilinearly."""
+    width, height = size
+    out = np.empty((len(paths), height, width, 3), np.uint8)
+    shape = None
     for i, p in enumerate(paths):
         bgr = cv2.imread(str(p), cv2.IMREAD_COLOR)
-        if bgr is None or bgr.shape != first.shape:
-            raise ValueError(f"cannot read image {p} as {first.shape[1]}x{first.shape[0]} RGB")
+        if bgr is None:
+            raise DatasetError(f"cannot read image {p} (not a PNG, or damaged)")
+        if shape is not None and bgr.shape != shape:
+            raise DatasetError(f"image {p} is {bgr.shape[1]}x{bgr.shape[0]}, the dataset's "
+                               f"first image {shape[1]}x{shape[0]}")
+        shape = bgr.shape
+        if bgr.shape[:2] != (height, width):
+            top, bottom, left, right = crop
+            if bgr.shape[0] < bottom or bgr.shape[1] < right:
+                raise DatasetError(f"image {p} is {bgr.shape[1]}x{bgr.shape[0]}: neither the "
+                                   f"network input {width}x{height} nor a whole frame to cut "
+                                   f"rows {top}-{bottom} from")
+            bgr = cv2.resize(bgr[top:bottom, left:right], (width, height),
+                             interpolation=cv2.INTER_LINEAR)
         out[i] = bgr[:, :, ::-1]
     return out
 

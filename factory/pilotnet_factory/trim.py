@@ -36,6 +36,10 @@ def label_gain(train_dir: Path) -> float:
     """Slope of the labels' w (rad/s) against the lateral offset (m, left positive), fitted on
     undisturbed frames within 0.3 m of the line."""
     cols = read_labels(train_dir)
+    if not (train_dir / "labels.csv").exists():
+        raise ValueError(f"{train_dir}: the labels' lateral gain needs the offsets from the line "
+                         "that `pilotnet-brain dataset` records (labels.csv, lateral_m); a "
+                         "DeepLearningStudio dataset has none")
     rows = list(csv.DictReader((train_dir / "labels.csv").open()))
     lateral = np.array([float(r["lateral_m"]) for r in rows])
     undisturbed = np.array([r.get("perturbed", "0") == "0" for r in rows])

@@ -186,7 +186,7 @@ pub fn run(
     let mut cut = Preprocessor::new(&precut(&model.input));
 
     let samples = match &config.dataset {
-        Some(dir) => Some(dataset::read_labels(dir)?),
+        Some(dir) => Some(dataset::read_samples(dir)?),
         None => None,
     };
     let timing_frames: Vec<(String, Frame)> = match &samples {
