@@ -7,6 +7,7 @@ outputs map to (v, w).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -17,31 +18,47 @@ from .model import INPUT_SHAPE
 V_RANGE = (6.5, 24.0)
 W_RANGE = (-7.1, 7.1)
 
-#: The body of a model description: Behavior Metrics' crop of the 640x480 frame, RGB x/255,
-#: NCHW, and the (v, w) output mapping.
-DESCRIPTION_BODY = """\
-input:
-  frame: {{width: 640, height: 480}}
-  crop: {{top: 240, bottom: 480, left: 0, right: 640}}
-  size: {{width: {width}, height: {height}}}
-  color: rgb
-  scaling: unit
-  layout: nchw
-output:
-  count: 2
-  v: {{index: 0, scale: {v_scale}, offset: {v_offset}}}
-  w: {{index: 1, scale: {w_scale}, offset: {w_offset}}}
-"""
+@dataclass(frozen=True)
+class Preprocessing:
+    """The input half of a description: which part of which frame, resized to what, in which
+    channel order, scaling and layout. The defaults are Behavior Metrics' PyTorch brains': rows
+    240-480 of a 640x480 frame, RGB x/255, NCHW."""
+
+    width: int
+    height: int
+    frame: tuple[int, int] = (640, 480)
+    crop: tuple[int, int, int, int] = (240, 480, 0, 640)  # top, bottom, left, right
+    color: str = "rgb"
+    #: "unit" (x/255), "raw" (x), or (mean, std) per channel of x/255.
+    scaling: str | tuple[tuple[float, float, float], tuple[float, float, float]] = "unit"
+    layout: str = "nchw"
+
+    def yaml(self) -> str:
+        top, bottom, left, right = self.crop
+        if isinstance(self.scaling, str):
+            scaling = self.scaling
+        else:
+            mean, std = ([float(x) for x in part] for part in self.scaling)
+            scaling = f"{{normalize: {{mean: {mean}, std: {std}}}}}"
+        return (f"input:\n"
+                f"  frame: {{width: {self.frame[0]}, height: {self.frame[1]}}}\n"
+                f"  crop: {{top: {top}, bottom: {bottom}, left: {left}, right: {right}}}\n"
+                f"  size: {{width: {self.width}, height: {self.height}}}\n"
+                f"  color: {self.color}\n"
+                f"  scaling: {scaling}\n"
+                f"  layout: {self.layout}\n")
 
 
 def description_yaml(header: str, width: int, height: int, v: tuple[float, float],
-                     w: tuple[float, float]) -> str:
-    """A description: `header` as comment lines, the input size, and v = p0 * v[0] + v[1],
-    w = p1 * w[0] + w[1]."""
+                     w: tuple[float, float], pre: Preprocessing | None = None) -> str:
+    """A description: `header` as comment lines, the input (`pre`, default Behavior Metrics'
+    at `width` x `height`), and v = p0 * v[0] + v[1], w = p1 * w[0] + w[1]."""
     comments = "".join(f"# {line}\n" for line in header.splitlines())
-    return comments + DESCRIPTION_BODY.format(
-        width=width, height=height, v_scale=repr(float(v[0])), v_offset=repr(float(v[1])),
-        w_scale=repr(float(w[0])), w_offset=repr(float(w[1])))
+    pre = pre or Preprocessing(width, height)
+    return (comments + pre.yaml() +
+            "output:\n  count: 2\n"
+            f"  v: {{index: 0, scale: {float(v[0])!r}, offset: {float(v[1])!r}}}\n"
+            f"  w: {{index: 1, scale: {float(w[0])!r}, offset: {float(w[1])!r}}}\n")
 
 
 def description(name: str, ranges: dict[str, tuple[float, float]] | None = None) -> str:
