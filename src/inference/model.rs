@@ -288,6 +288,17 @@ impl OutputMap {
     }
 }
 
+/// Integer output codes back to the network's normalised outputs: `(q - zero_point) * scale`
+/// (an integer-only network returns its quantised codes).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dequantize {
+    /// Quantisation step.
+    pub scale: f64,
+    /// The code of zero.
+    pub zero_point: f64,
+}
+
 /// What the network returns.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -298,6 +309,30 @@ pub struct OutputSpec {
     pub v: OutputMap,
     /// Angular velocity, rad/s.
     pub w: OutputMap,
+    /// Dequantisation of integer outputs, applied before `v` and `w`'s mappings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dequantize: Option<Dequantize>,
+}
+
+impl OutputSpec {
+    /// Output `index` in the normalised space the `v`/`w` mappings start from.
+    pub fn normalised(&self, raw: &[f32], index: usize) -> f64 {
+        let x = raw[index] as f64;
+        match self.dequantize {
+            Some(d) => (x - d.zero_point) * d.scale,
+            None => x,
+        }
+    }
+
+    /// Linear velocity from the raw outputs, m/s.
+    pub fn v_of(&self, raw: &[f32]) -> f64 {
+        self.normalised(raw, self.v.index) * self.v.scale + self.v.offset
+    }
+
+    /// Angular velocity from the raw outputs, rad/s.
+    pub fn w_of(&self, raw: &[f32]) -> f64 {
+        self.normalised(raw, self.w.index) * self.w.scale + self.w.offset
+    }
 }
 
 /// A model description as written in YAML.
@@ -490,6 +525,15 @@ impl Description {
                 ));
             }
         }
+        if let Some(d) = o.dequantize {
+            if !(d.scale.is_finite() && d.scale > 0.0 && d.zero_point.is_finite()) {
+                return Err(format!(
+                    "output.dequantize needs a finite scale above 0 and a finite zero_point, \
+                     got scale {} zero_point {}",
+                    d.scale, d.zero_point
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -514,6 +558,19 @@ output:
 
     fn parse(text: &str) -> Result<Description, ModelError> {
         Description::parse(text, Path::new("m.yaml"))
+    }
+
+    #[test]
+    fn integer_outputs_are_dequantised_before_the_mapping() {
+        let d = parse(&format!(
+            "{BM}  dequantize: {{scale: 0.5, zero_point: -128}}\n"
+        ))
+        .unwrap();
+        let codes = [-126.0f32, -128.0];
+        assert_eq!(d.output.normalised(&codes, 0), 1.0);
+        assert!((d.output.v_of(&codes) - 24.0).abs() < 1e-9);
+        assert!((d.output.w_of(&codes) + 7.1).abs() < 1e-9);
+        assert_eq!(parse(BM).unwrap().output.normalised(&codes, 0), -126.0);
     }
 
     #[test]
@@ -560,6 +617,10 @@ output:
             (
                 BM.replace("scale: 17.5", "scale: 0"),
                 "output.v needs a finite",
+            ),
+            (
+                format!("{BM}  dequantize: {{scale: -1, zero_point: 0}}\n"),
+                "output.dequantize needs a finite scale above 0",
             ),
             (BM.replace("width: 200", "width: 0"), "input.size is 0x66"),
             (

@@ -276,8 +276,8 @@ fn dataset_mse(
         pre.run(&frame, backend.input())
             .map_err(|source| BenchError::Preprocess { what: name, source })?;
         let raw = backend.infer()?;
-        let dv = raw[out.v.index] as f64 - out.v.invert(s.v);
-        let dw = raw[out.w.index] as f64 - out.w.invert(s.w);
+        let dv = out.normalised(raw, out.v.index) - out.v.invert(s.v);
+        let dw = out.normalised(raw, out.w.index) - out.w.invert(s.w);
         sv += dv * dv;
         sw += dw * dw;
     }

@@ -85,10 +85,7 @@ impl NetworkPilot {
 
     /// Raw outputs → command, by the description's output mapping.
     pub fn command(output: &OutputSpec, raw: &[f32]) -> Command {
-        Command::new(
-            output.v.apply(raw[output.v.index]),
-            output.w.apply(raw[output.w.index]),
-        )
+        Command::new(output.v_of(raw), output.w_of(raw))
     }
 
     /// The output mapping.
