@@ -40,7 +40,7 @@ def main() -> int:
     rows, runs = [], []
     print("| pilot | circuit | dir | end | MAE m | lap s | frames | dropped | BM dev |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for pilot, flags in (("expert", []), (a.model, ["--model", a.model])):
+    for pilot, flags in (("expert", ["--pilot", "expert"]), (a.model, ["--model", a.model])):
         for name in CIRCUITS:
             for reverse in (False, True):
                 s = lap(a.binary, Path(a.circuits) / f"{name}.csv", reverse, flags, a.latency)

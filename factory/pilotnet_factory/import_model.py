@@ -126,6 +126,39 @@ def load(arch: str, checkpoint: Path) -> torch.nn.Module:
     return model.eval()
 
 
+def load_onnx(arch: str, path: Path) -> torch.nn.Module:
+    """The network of `arch` with the weights of ONNX file `path`, whose initializers carry
+    the architecture's parameter names (as PyTorch's exporter writes them); for optimising a
+    network that arrives only as ONNX."""
+    import onnx
+    from onnx import numpy_helper
+
+    try:
+        graph = onnx.load(str(path)).graph
+    except FileNotFoundError as e:
+        raise ImportError_(f"{path}: no such file") from e
+    except Exception as e:  # onnx raises DecodeError and others for a damaged file
+        raise ImportError_(f"{path}: not an ONNX model: {e}") from e
+    found = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in graph.initializer}
+    model = ARCHITECTURES[arch].build()
+    state = model.state_dict()
+    names = [k for k in state if not k.endswith("num_batches_tracked")]
+    missing = [k for k in names if k not in found]
+    if missing:
+        raise ImportError_(f"{path} does not hold {arch}'s weights by name: missing {missing}")
+    wrong = [f"{k}: {tuple(found[k].shape)} for {tuple(state[k].shape)}" for k in names
+             if tuple(found[k].shape) != tuple(state[k].shape)]
+    if wrong:
+        raise ImportError_(f"{path} does not fit {arch}: shapes {'; '.join(wrong)}")
+    for k in names:
+        if found[k].dtype != torch.float32:
+            raise ImportError_(f"{path}: weight {k} is {found[k].dtype}; a float32 model is "
+                               "needed to optimise from")
+        state[k] = found[k]
+    model.load_state_dict(state)
+    return model.eval()
+
+
 def check_inputs(shape: tuple[int, ...], count: int = 8) -> torch.Tensor:
     """Inputs to compare exports on, batch first: seeded uniform noise and smooth ramps along
     the last axis, in [0, 1]."""

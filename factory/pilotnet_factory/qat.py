@@ -8,14 +8,16 @@ Two products from one fine-tuning recipe:
   the legacy exporter writes as QuantizeLinear/DequantizeLinear pairs; ONNX Runtime folds them
   into int8 kernels.
 
-The fine-tuning is the training recipe (`train.fine_tune`). `masks` (from pruning) are re-applied after every step so a pruned model stays sparse
-(prune + QAT).
+The fine-tuning is the training recipe (`train.fine_tune`). `masks` (from pruning) are
+re-applied after every step so a pruned model stays sparse (prune + QAT), and `constrain`
+(`cluster.Clusters.apply`) so a clustered one keeps its shared weights (CQAT, PCQAT).
 """
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import onnx
@@ -55,11 +57,13 @@ def _prepared(model: PilotNet, qconfig: tq.QConfig, fuse: bool) -> QuantPilotNet
 
 def qat_torchscript(model: PilotNet, dst: Path, images: np.ndarray, labels: np.ndarray,
                     label_range: LabelRange, epochs: int = 1, learning_rate: float = 1e-4,
-                    seed: int = 0, masks: dict[str, torch.Tensor] | None = None) -> nn.Module:
+                    seed: int = 0, masks: dict[str, torch.Tensor] | None = None,
+                    constrain: Callable[[nn.Module], None] | None = None) -> nn.Module:
     """QAT with fbgemm's default QAT qconfig, converted to int8 and traced."""
     torch.backends.quantized.engine = "fbgemm"
     q = _prepared(copy.deepcopy(model), tq.get_default_qat_qconfig("fbgemm"), fuse=True)
-    fine_tune(q, images, labels, label_range, epochs, learning_rate, seed, masks=masks)
+    fine_tune(q, images, labels, label_range, epochs, learning_rate, seed, masks=masks,
+              constrain=constrain)
     q.eval()
     converted = tq.convert(q)
     export_torchscript(converted, dst)
@@ -68,10 +72,13 @@ def qat_torchscript(model: PilotNet, dst: Path, images: np.ndarray, labels: np.n
 
 def qat_onnx_qdq(model: PilotNet, dst: Path, images: np.ndarray, labels: np.ndarray,
                  label_range: LabelRange, epochs: int = 1, learning_rate: float = 1e-4,
-                 seed: int = 0) -> nn.Module:
-    """QAT with exportable fake-quantize modules, written as an ONNX QDQ model."""
+                 seed: int = 0, masks: dict[str, torch.Tensor] | None = None,
+                 constrain: Callable[[nn.Module], None] | None = None) -> nn.Module:
+    """QAT with exportable fake-quantize modules, written as an ONNX QDQ model. `masks` keep
+    a pruned model sparse (PQAT), `constrain` a clustered one shared (CQAT, PCQAT)."""
     q = _prepared(copy.deepcopy(model), qdq_qconfig(), fuse=False)
-    fine_tune(q, images, labels, label_range, epochs, learning_rate, seed)
+    fine_tune(q, images, labels, label_range, epochs, learning_rate, seed, masks=masks,
+              constrain=constrain)
     q.apply(tq.disable_observer)
     q.eval()
     export_onnx(q, dst, opset=17)

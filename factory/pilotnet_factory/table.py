@@ -43,12 +43,14 @@ def offline(binary: Path, models: Path, dataset: Path, frames: int) -> str:
     return "\n".join(rows)
 
 
-def closed_loop(binary: Path, models: Path, circuit: str) -> str:
+def closed_loop(binary: Path, models: Path, circuit: str, timeout: float | None = None) -> str:
+    """One lap per variant on `circuit` (at most `timeout` simulated seconds each)."""
     rows = ["Method | Variant | Lap | Average speed (m/s) | Position deviation MAE (m) | "
             "Position deviation (BM score) | Brain iteration frequency (Hz) | "
             "Mean inference time (s) | Real time factor | Framework",
             "--- | --- | --- | --- | --- | --- | --- | --- | --- | ---"]
     spec = circuit_specs([circuit])[0]
+    limit = [] if timeout is None else ["--timeout", str(timeout)]
 
     def row(method: str, name: str, r: dict, inference: str, framework: str) -> str:
         score = r.get("position_deviation_bm")
@@ -58,13 +60,15 @@ def closed_loop(binary: Path, models: Path, circuit: str) -> str:
                 f"{r['brain_iteration_frequency_hz']:.0f} | {inference} | "
                 f"{r['real_time_factor']:.1f} | {framework}")
 
-    expert = json.loads(run_binary(binary, "sim", "--circuit", spec, "--json"))
+    expert = json.loads(run_binary(binary, "sim", "--circuit", spec, "--pilot", "expert",
+                                   "--json", *limit))
     rows.append(row("Expert (labels)", "expert", expert, "", "Rust"))
     for v in variants(models):
         path = models / v["file"]
         if not path.exists():
             continue
-        r = json.loads(run_binary(binary, "sim", "--circuit", spec, "--model", str(path), "--json"))
+        r = json.loads(run_binary(binary, "sim", "--circuit", spec, "--model", str(path),
+                                  "--json", *limit))
         rows.append(row(v["method"], v["name"], r, f"{r['inference_ms_mean'] / 1e3:.5f}",
                         FRAMEWORK[v["backend"]]))
     return "\n".join(rows)

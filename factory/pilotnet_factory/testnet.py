@@ -3,7 +3,8 @@
     python -m pilotnet_factory.testnet --out generated/testnet
 
 - `pilotnet_dls.onnx`, `pilotnet_dls.pt`, `pilotnet_dls.yaml`: a seeded, untrained DLS PilotNet in
-  both formats with the same weights (until the factory ships a trained one).
+  both formats with the same weights (until the factory ships a trained one), and
+  `pilotnet_dls.pth`, its `state_dict` as DeepLearningStudio saves a checkpoint.
 - `frame.png`: a seeded synthetic 640x480 RGB test image (gradients, edges, noise).
 - `frame_opencv.png`: what Behavior Metrics' Python path makes of it: crop rows 240-480, then
   `cv2.resize(..., (200, 66))` with INTER_LINEAR.
@@ -79,6 +80,7 @@ def main() -> None:
 
     model = seeded_network()
     export_both(model, out, "pilotnet_dls")
+    torch.save(model.state_dict(), str(out / "pilotnet_dls.pth"))
     export_both(NanNet(), out, "nan")
 
     rgb = synthetic_image()

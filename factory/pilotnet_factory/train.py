@@ -21,6 +21,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -109,10 +110,12 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
 
 def fine_tune(model: nn.Module, images: np.ndarray, labels: np.ndarray, label_range: LabelRange,
               epochs: int, learning_rate: float, seed: int,
-              masks: dict[str, torch.Tensor] | None = None, batch_size: int = 64) -> None:
+              masks: dict[str, torch.Tensor] | None = None, batch_size: int = 64,
+              constrain: Callable[[nn.Module], None] | None = None) -> None:
     """A few epochs of the training recipe (mirrored half of the samples, constant learning
-    rate) on a trained model: QAT with fake quantization in place, or a pruned model with its
-    masks held."""
+    rate) on a trained model: QAT with fake quantization in place, a pruned model with its
+    masks held, and `constrain` (weight sharing of a clustered model) re-imposed after every
+    step."""
     generator = torch.Generator().manual_seed(seed)
     loader = DataLoader(FrameDataset(images, labels, label_range, flip=True, seed=seed),
                         batch_size=batch_size, shuffle=True, generator=generator)
@@ -125,6 +128,8 @@ def fine_tune(model: nn.Module, images: np.ndarray, labels: np.ndarray, label_ra
             optimiser.step()
             if masks:
                 apply_masks(model, masks)
+            if constrain is not None:
+                constrain(model)
     model.eval()
 
 

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from .export import example_input, export_onnx, export_torchscript
-from .model import PilotNet, QuantPilotNet
+from .model import INPUT_SHAPE, PilotNet, QuantPilotNet
 
 
 def calibration_batches(images: np.ndarray, count: int = 256, seed: int = 0) -> list[np.ndarray]:
@@ -92,8 +92,11 @@ class _Reader:
         return next(self.items, None)
 
 
-def onnx_static_int8(src: Path, dst: Path, batches: list[np.ndarray], work: Path) -> None:
-    """Static int8, QDQ format, per-channel weights, calibrated on training images."""
+def onnx_static_int8(src: Path, dst: Path, batches: list[np.ndarray], work: Path,
+                     op_types: list[str] | None = None) -> None:
+    """Static int8, QDQ format, per-channel weights, calibrated on training images. With
+    `op_types` only those operators are quantised and every other one stays float (the float
+    fallback variant: `["Conv", "Gemm"]`, the input normalisation and the rest in float)."""
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -102,7 +105,7 @@ def onnx_static_int8(src: Path, dst: Path, batches: list[np.ndarray], work: Path
     quant_pre_process(str(src), str(pre))
     quantize_static(str(pre), str(dst), _Reader(batches), quant_format=QuantFormat.QDQ,
                     per_channel=True, activation_type=QuantType.QInt8,
-                    weight_type=QuantType.QInt8)
+                    weight_type=QuantType.QInt8, op_types_to_quantize=op_types)
 
 
 def tensorrt_calibration_table(src: Path, out_dir: Path, batches: list[np.ndarray]) -> list[Path]:
@@ -121,11 +124,13 @@ def tensorrt_calibration_table(src: Path, out_dir: Path, batches: list[np.ndarra
     return sorted(p for p in out_dir.iterdir() if p.name.startswith("calibration"))
 
 
-def torchscript_dynamic_int8(model: PilotNet, dst: Path) -> None:
-    """Dynamic int8 quantization of the linear layers (eager), traced to TorchScript."""
+def torchscript_dynamic_int8(model: nn.Module, dst: Path,
+                             shape: tuple[int, int, int] = INPUT_SHAPE) -> None:
+    """Dynamic int8 quantization of the linear layers (eager), traced to TorchScript on an
+    input of `shape`."""
     q = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).eval(), {nn.Linear},
                                                dtype=torch.qint8)
-    export_torchscript(q, dst)
+    export_torchscript(q, dst, shape=shape)
 
 
 def torchscript_static_int8(model: PilotNet, dst: Path, batches: list[np.ndarray]) -> nn.Module:
