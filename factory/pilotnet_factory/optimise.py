@@ -113,8 +113,14 @@ def source_description(path: Path, arch: str) -> str:
 
 def label_range_of(description: str) -> tuple[LabelRange, Preprocessing]:
     """The normalisation the network's outputs are in (from its (v, w) mapping), and its
-    input size."""
+    input size. The calibration and fine-tuning feed RGB x/255 in NCHW, as the factory's own
+    training does: a network described otherwise is refused rather than tuned on inputs it
+    was not trained with."""
     spec = yaml.safe_load(description)
+    given = {k: spec["input"].get(k) for k in ("color", "scaling", "layout")}
+    if given != {"color": "rgb", "scaling": "unit", "layout": "nchw"}:
+        raise ImportError_(f"the network's description asks for {given}; optimise calibrates "
+                           "and fine-tunes with color rgb, scaling unit, layout nchw only")
     v, w = spec["output"]["v"], spec["output"]["w"]
     r = LabelRange(v["offset"], v["offset"] + v["scale"], w["offset"], w["offset"] + w["scale"])
     size = spec["input"]["size"]

@@ -75,3 +75,26 @@ def test_integer_only_rewrite_matches_the_static_model(tmp_path):
         got = (codes - zero_point) * scale
         worst = max(worst, float(np.abs(got - want).max()))
     assert worst <= scale + 1e-6, worst
+
+
+def test_optimise_refuses_what_it_cannot_tune(tmp_path, capsys):
+    import pytest
+
+    from pilotnet_factory.import_model import ImportError_
+    from pilotnet_factory.optimise import label_range_of, main
+
+    with pytest.raises(ImportError_, match="color rgb, scaling unit, layout nchw only"):
+        label_range_of(description("x").replace("color: rgb", "color: bgr"))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "data.csv").write_text("v,w\n")
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"fc_9.weight": torch.zeros(1)}, str(wrong))
+    for model, expected in ((tmp_path / "none.onnx", "none.onnx: no such file"),
+                            (wrong, "does not fit pilotnet: missing")):
+        assert main(["--model", str(model), "--train-data", str(data), "--test-data", str(data),
+                     "--out", str(tmp_path / "out")]) == 2
+        assert expected in capsys.readouterr().err
+    status = main(["--model", str(tmp_path / "none.onnx"), "--train-data", str(data),
+                   "--test-data", str(data), "--out", str(tmp_path / "out"), "--clusters", "1"])
+    assert status == 2
