@@ -241,7 +241,7 @@ def optimise(args: argparse.Namespace) -> dict:
             continue
         steps.done(name, t)
 
-    entries, figures = [], {}
+    entries, figures, benches = [], {}, {}
     quant = made.get("integer_only_quant")
     for name, (file, backend, precision, method) in VARIANTS.items():
         path = out / file
@@ -262,6 +262,7 @@ def optimise(args: argparse.Namespace) -> dict:
             steps.done(f"bench {name}", t, f": {skipped[name]}")
             continue
         steps.done(f"bench {name}", t)
+        benches[name] = bench
         size = path.stat().st_size
         entries.append({
             "name": name, "file": file, "backend": backend, "precision": precision,
@@ -295,7 +296,7 @@ def optimise(args: argparse.Namespace) -> dict:
     (out / "manifest.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
     t = time.time()
     tables = ["### Offline, held-out test set\n",
-              table.offline(args.binary, out, args.test_data, args.frames)]
+              table.offline(args.binary, out, args.test_data, args.frames, benches)]
     if args.laps:
         for circuit in ("world:simple_circuit", "world:montreal_line"):
             tables += [f"\n### Closed loop, {circuit}\n",

@@ -27,7 +27,9 @@ def variants(models: Path) -> list[dict]:
     return yaml.safe_load((models / "manifest.yaml").read_text())["variants"]
 
 
-def offline(binary: Path, models: Path, dataset: Path, frames: int) -> str:
+def offline(binary: Path, models: Path, dataset: Path, frames: int,
+            measured: dict[str, dict] | None = None) -> str:
+    """One `bench --dataset` per variant (`measured` holds benches already run, by name)."""
     rows = ["Method | Variant | Model size (MB) | MSE | Inference time (s) | p99 (s) | Framework",
             "--- | --- | --- | --- | --- | --- | ---"]
     for v in variants(models):
@@ -35,8 +37,9 @@ def offline(binary: Path, models: Path, dataset: Path, frames: int) -> str:
         if not path.exists():
             rows.append(f"{v['method']} | {v['name']} | not built | | | | {FRAMEWORK[v['backend']]}")
             continue
-        b = json.loads(run_binary(binary, "bench", "--model", str(path), "--dataset", str(dataset),
-                                  "--frames", str(frames), "--json"))
+        b = (measured or {}).get(v["name"]) or json.loads(run_binary(
+            binary, "bench", "--model", str(path), "--dataset", str(dataset),
+            "--frames", str(frames), "--json"))
         rows.append(f"{v['method']} | {v['name']} | {b['size_mb']:.2f} | {b['mse']:.5f} | "
                     f"{b['inference_ms_mean'] / 1e3:.5f} | {b['inference_ms_p99'] / 1e3:.5f} | "
                     f"{FRAMEWORK[v['backend']]}")
