@@ -337,7 +337,7 @@ def test_bad_parameters_are_startup_errors() -> None:
         ("node", ["--params-file", str(d / "range.yaml")], "parameter 'limits.v_max': -1 is not in [0, 100]"),
         ("node", ["-p", "modell:=fp32"], "unknown parameter 'modell'"),
         ("node", ["-p", "threads"], "Couldn't parse parameter override rule"),
-        ("node", ["-p", "backend:=onnx"], "parameter 'backend': unknown backend 'onnx' (expected ort or tch)"),
+        ("node", ["-p", "backend:=onnx"], "parameter 'backend': unknown backend 'onnx' (expected ort, tract or tch)"),
         ("node", ["-p", "threads:=100000"], "parameter 'threads': 100000 is not in [1, 256]"),
         ("node", ["-p", "model:=no_such_variant"], "no_such_variant"),
         ("node", ["-p", "reference_lap:=/no/such/lap.csv"], "parameter 'reference_lap'"),
