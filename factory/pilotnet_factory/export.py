@@ -49,6 +49,25 @@ class Preprocessing:
                 f"  layout: {self.layout}\n")
 
 
+def read_description(text: str) -> tuple["LabelRange", Preprocessing, dict]:
+    """A description's output normalisation (the label range its (v, w) mapping undoes), its
+    input as `Preprocessing`, and the parsed YAML."""
+    import yaml
+
+    from .data import LabelRange
+
+    spec = yaml.safe_load(text)
+    i, v, w = spec["input"], spec["output"]["v"], spec["output"]["w"]
+    crop = i["crop"]
+    pre = Preprocessing(i["size"]["width"], i["size"]["height"],
+                        frame=(i["frame"]["width"], i["frame"]["height"]),
+                        crop=(crop["top"], crop["bottom"], crop["left"], crop["right"]),
+                        color=i.get("color", "rgb"), scaling=i.get("scaling", "unit"),
+                        layout=i.get("layout", "nchw"))
+    r = LabelRange(v["offset"], v["offset"] + v["scale"], w["offset"], w["offset"] + w["scale"])
+    return r, pre, spec
+
+
 def description_yaml(header: str, width: int, height: int, v: tuple[float, float],
                      w: tuple[float, float], pre: Preprocessing | None = None) -> str:
     """A description: `header` as comment lines, the input (`pre`, default Behavior Metrics'

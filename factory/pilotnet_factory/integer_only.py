@@ -112,9 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import sys
 
-    import yaml
-
-    from .data import DatasetError, LabelRange, load_images, read_labels
+    from .data import DatasetError, load_images, read_labels
+    from .export import read_description
 
     p = argparse.ArgumentParser(description="MSE of an integer-only model's undequantised codes")
     p.add_argument("--model", required=True, type=Path, help="integer_only.onnx with its .yaml")
@@ -122,15 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=500, help="evenly spaced test frames")
     a = p.parse_args(argv)
     try:
-        spec = yaml.safe_load(a.model.with_suffix(".yaml").read_text())
+        r, pre, spec = read_description(a.model.with_suffix(".yaml").read_text())
         dq = spec["output"]["dequantize"]
-        v, w, size = spec["output"]["v"], spec["output"]["w"], spec["input"]["size"]
-        crop = spec["input"]["crop"]
         cols = read_labels(a.dataset)
         keep = slice(None, None, max(1, -(-len(cols["v"]) // a.frames)))
-        images = load_images(cols["image"][keep], size=(size["width"], size["height"]),
-                             crop=(crop["top"], crop["bottom"], crop["left"], crop["right"]))
-        r = LabelRange(v["offset"], v["offset"] + v["scale"], w["offset"], w["offset"] + w["scale"])
+        images = load_images(cols["image"][keep], size=(pre.width, pre.height), crop=pre.crop)
         labels = r.normalise(cols["v"][keep], cols["w"][keep])
     except (OSError, KeyError, TypeError, DatasetError) as e:
         print(f"error: {a.model} / {a.dataset}: {e}", file=sys.stderr)

@@ -47,7 +47,8 @@ from .binary import ROOT, run_binary
 from .build import sha256
 from .cluster import CLUSTERS, Clusters
 from .data import DatasetError, LabelRange, load_images, read_labels
-from .export import Preprocessing, description_yaml, export_onnx, export_torchscript
+from .export import (Preprocessing, description_yaml, export_onnx, export_torchscript,
+                     read_description)
 from .import_model import ARCHITECTURES, PRESETS, ImportError_, load, load_onnx
 from .model import PilotNet
 from .train import fine_tune, weight_masks
@@ -113,20 +114,14 @@ def source_description(path: Path, arch: str) -> str:
 
 def label_range_of(description: str) -> tuple[LabelRange, Preprocessing]:
     """The normalisation the network's outputs are in (from its (v, w) mapping), and its
-    input size. The calibration and fine-tuning feed RGB x/255 in NCHW, as the factory's own
+    input. The calibration and fine-tuning feed RGB x/255 in NCHW, as the factory's own
     training does: a network described otherwise is refused rather than tuned on inputs it
     was not trained with."""
-    spec = yaml.safe_load(description)
-    given = {k: spec["input"].get(k) for k in ("color", "scaling", "layout")}
+    r, pre, _ = read_description(description)
+    given = {"color": pre.color, "scaling": pre.scaling, "layout": pre.layout}
     if given != {"color": "rgb", "scaling": "unit", "layout": "nchw"}:
         raise ImportError_(f"the network's description asks for {given}; optimise calibrates "
                            "and fine-tunes with color rgb, scaling unit, layout nchw only")
-    v, w = spec["output"]["v"], spec["output"]["w"]
-    r = LabelRange(v["offset"], v["offset"] + v["scale"], w["offset"], w["offset"] + w["scale"])
-    size = spec["input"]["size"]
-    crop = spec["input"]["crop"]
-    pre = Preprocessing(size["width"], size["height"],
-                        crop=(crop["top"], crop["bottom"], crop["left"], crop["right"]))
     return r, pre
 
 
@@ -341,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         report = optimise(a)
     except (ImportError_, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (KeyError, TypeError) as e:  # a description missing or mangling a field
+        print(f"error: the description of {a.model} is malformed: {type(e).__name__} {e}",
+              file=sys.stderr)
         return 2
     print(json.dumps({k: report[k] for k in ("source", "not_made", "total_seconds")}))
     return 0
