@@ -228,8 +228,8 @@ fn list_models(args: &ModelsArgs) -> anyhow::Result<()> {
     let dir = args.dir.clone().unwrap_or_else(Manifest::default_dir);
     let manifest = Manifest::read(&dir)?;
     println!(
-        "{:<18} {:<4} {:<20} {:>8} {:>9} {:>8}  shipped",
-        "name", "eng", "precision", "size MB", "test MSE", "sparsity"
+        "{:<18} {:<4} {:<20} {:>8} {:>9} {:>8} {:>8}  shipped",
+        "name", "eng", "precision", "size MB", "test MSE", "sparsity", "trim"
     );
     let mut failed = 0;
     for v in &manifest.variants {
@@ -245,14 +245,19 @@ fn list_models(args: &ModelsArgs) -> anyhow::Result<()> {
             },
         };
         let sparsity = v.sparsity.map(|s| format!("{s:.2}")).unwrap_or_default();
+        // The steering trim in the variant's description (rad/s): its own, else the network's.
+        let trim = v
+            .steering_trim_rad_s
+            .unwrap_or(manifest.training.steering_trim_rad_s);
         println!(
-            "{:<18} {:<4} {:<20} {:>8.2} {:>9.5} {:>8}  {status}",
+            "{:<18} {:<4} {:<20} {:>8.2} {:>9.5} {:>8} {:>+8.4}  {status}",
             v.name,
             v.backend.as_str(),
             v.precision,
             v.size_mb,
             v.test_mse,
-            sparsity
+            sparsity,
+            trim
         );
     }
     if failed > 0 {

@@ -108,6 +108,13 @@ pub struct Variant {
     /// Fraction of zero weights (pruned variants).
     #[serde(default)]
     pub sparsity: Option<f64>,
+    /// Steering trim in this variant's own description, rad/s (`pilotnet_factory.trim`); absent
+    /// where the variant carries the trained network's.
+    #[serde(default)]
+    pub steering_trim_rad_s: Option<f64>,
+    /// How the variant's trim was measured, as recorded.
+    #[serde(default)]
+    pub steering_trim: serde_yaml::Value,
 }
 
 /// The catalogue.
