@@ -1,4 +1,5 @@
-"""The Rust binary and the circuits, as the factory uses them.
+"""The Rust binary and the circuits, as the factory uses them, and the checksums the catalogue
+records of the files the binary loads.
 
 Behavior Metrics' Gazebo circuits (`world:NAME`, its `model.sdf` with meshes and textures) are
 read from `../shared/gazebo-f1` and its reference laps (`NAME.csv`) from `../shared/circuits`
@@ -8,6 +9,8 @@ Metrics' look.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -44,3 +47,18 @@ def run_binary(binary: Path, *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"{binary} {' '.join(args)} failed:\n{done.stderr}")
     return done.stdout
+
+
+def bench(binary: Path, model: Path, dataset: Path, frames: int = 200) -> dict:
+    """`pilotnet-brain bench --dataset` of one model: size, inference time, test MSE."""
+    return json.loads(run_binary(binary, "bench", "--model", str(model), "--dataset",
+                                 str(dataset), "--frames", str(frames), "--json"))
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

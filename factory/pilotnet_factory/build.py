@@ -7,7 +7,8 @@
    Behavior Metrics' circuits are read from `../shared/circuits` (never copied).
 2. Trains the DeepLearningStudio PilotNet (`train.py`) and trims its steering on the training
    circuits (`trim.py`).
-3. Makes the study's variants (`variants.py`, `qat.py`).
+3. Makes the study's variants (`variants.py`, `qat.py`) and trims each on the same circuits,
+   from the network's trim (a quantised network carries a steering bias of its own).
 4. Measures each with `pilotnet-brain bench` on the test set (size, inference time, MSE) and
    writes `manifest.yaml`: name, file, backend, precision, sha256, size, test MSE, sparsity,
    and the dataset and training settings.
@@ -20,7 +21,6 @@ manifest into DIR (the repository's `models/`).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import time
@@ -32,19 +32,11 @@ import yaml
 
 from . import qat
 from . import variants as V
-from .binary import ROOT, TEST_CIRCUITS, TRAIN_CIRCUITS, circuit_specs, run_binary
+from .binary import ROOT, TEST_CIRCUITS, TRAIN_CIRCUITS, bench, circuit_specs, run_binary, sha256
 from .data import LabelRange, load_images, read_labels
 from .model import PilotNet
 from .train import TrainConfig, fine_tune, train, weight_masks
-from .trim import trim
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
+from .trim import trim, trim_variants
 
 #: name -> (file, backend, precision, method as in the study's tables)
 VARIANTS = {
@@ -220,19 +212,30 @@ def main() -> None:
                                     seed=args.seed))
 
     entries = []
+    for name, (file, _, _, _) in VARIANTS.items():
+        (models / file).with_suffix(".yaml").write_text(description)
+    # Each variant's own trim, from the network's; the ONNX and TorchScript exports of one
+    # network share a description and so a trim. The smoke run trims two, to exercise it.
+    trimmed = trim_variants(
+        models, [{"name": n, "file": f, "description": Path(f).with_suffix(".yaml").name}
+                 for n, (f, _, _, _) in VARIANTS.items()],
+        record["label_range"]["w_min"], steering["label_gain_rad_s_per_m"], trim_circuits,
+        args.binary,
+        rounds=2 if args.smoke else 5,
+        names={"static_int8", "ts_static_int8"} if args.smoke
+        else set(VARIANTS) - {"fp32", "ts_fp32"})
     for name, (file, backend, precision, method) in VARIANTS.items():
         path = models / file
         yaml_path = path.with_suffix(".yaml")
-        yaml_path.write_text(description)
-        bench = json.loads(run_binary(args.binary, "bench", "--model", str(path), "--dataset",
-                                      str(data / "test"), "--frames", "200", "--json"))
+        measured = bench(args.binary, path, data / "test")
         entry = {
             "name": name, "file": file, "backend": backend, "precision": precision,
             "method": method, "shipped": name in SHIPPED, "sha256": sha256(path),
             "size_bytes": path.stat().st_size, "size_mb": round(path.stat().st_size / 1e6, 3),
             "description": yaml_path.name, "description_sha256": sha256(yaml_path),
-            "test_mse": bench["mse"],
-            "inference_ms_mean": bench["inference_ms_mean"], **extras.get(name, {}),
+            "test_mse": measured["mse"],
+            "inference_ms_mean": measured["inference_ms_mean"], **extras.get(name, {}),
+            **trimmed.get(name, {}),
         }
         entries.append(entry)
         print(f"build: {name} {json.dumps(entry)}", flush=True)

@@ -25,6 +25,10 @@ Writes into `--out`: the variant files and their descriptions, `manifest.yaml` (
 figure, per-step seconds, what could not be made and why) and `tables.md` (the offline table;
 with `--laps` also the closed-loop tables on Behavior Metrics' SimpleCircuit and Montreal
 worlds). Progress goes to stderr as each step ends, with its time.
+
+`--trim` trims each variant's steering (`trim.py`) on the project's training circuits before
+it is measured, from the source description's w offset; the labels' lateral gain is fitted on
+`--train-data` (the project's layout records the offsets) or given with `--trim-gain`.
 """
 
 from __future__ import annotations
@@ -43,8 +47,7 @@ import yaml
 
 from . import integer_only, qat, table
 from . import variants as V
-from .binary import ROOT, run_binary
-from .build import sha256
+from .binary import ROOT, TRAIN_CIRCUITS, bench, circuit_specs, sha256
 from .cluster import CLUSTERS, Clusters
 from .data import DatasetError, LabelRange, load_images, read_labels
 from .export import (Preprocessing, description_yaml, export_onnx, export_torchscript,
@@ -52,6 +55,7 @@ from .export import (Preprocessing, description_yaml, export_onnx, export_torchs
 from .import_model import ARCHITECTURES, PRESETS, ImportError_, load, load_onnx
 from .model import PilotNet
 from .train import fine_tune, weight_masks
+from .trim import label_gain, trim_variants
 
 #: name -> (file, backend, precision, method as in the study's tables)
 VARIANTS = {
@@ -123,6 +127,26 @@ def label_range_of(description: str) -> tuple[LabelRange, Preprocessing]:
         raise ImportError_(f"the network's description asks for {given}; optimise calibrates "
                            "and fine-tunes with color rgb, scaling unit, layout nchw only")
     return r, pre
+
+
+def trimmed_variants(args: argparse.Namespace, out: Path, present: list[str],
+                     label_range: LabelRange, description: str, steps: Step) -> dict[str, dict]:
+    """With `--trim`, each variant's steering trim on the training circuits (`trim.py`), from
+    the source description's; name -> the manifest fields it sets."""
+    if not args.trim:
+        return {}
+    t = time.time()
+    gain = args.trim_gain if args.trim_gain is not None else label_gain(args.train_data)
+    listed = [{"name": n, "file": VARIANTS[n][0],
+               "description": Path(VARIANTS[n][0]).with_suffix(".yaml").name} for n in present]
+    trims = trim_variants(out, listed, label_range.w_min, gain,
+                          circuit_specs(args.trim_circuits.split(",")), args.binary,
+                          rounds=args.trim_rounds, tolerate_errors=True,
+                          lap_timeout=args.lap_timeout)
+    steps.done("trim", t, ": " + ", ".join(
+        f"{n} {v['steering_trim_rad_s']:+.4f}" if "steering_trim_rad_s" in v else f"{n} not trimmed"
+        for n, v in trims.items()))
+    return trims
 
 
 def optimise(args: argparse.Namespace) -> dict:
@@ -238,35 +262,37 @@ def optimise(args: argparse.Namespace) -> dict:
 
     entries, figures, benches = [], {}, {}
     quant = made.get("integer_only_quant")
+    present = [name for name, (file, _, _, _) in VARIANTS.items()
+               if name not in skipped and (out / file).exists()]
+    for name in present:
+        yaml_path = (out / VARIANTS[name][0]).with_suffix(".yaml")
+        yaml_path.write_text(integer_only.description(description, *quant)
+                             if name == "integer_only" else description)
+    trims = trimmed_variants(args, out, present, label_range, description, steps)
     for name, (file, backend, precision, method) in VARIANTS.items():
         path = out / file
-        if name in skipped or not path.exists():
+        if name not in present:
             continue
         yaml_path = path.with_suffix(".yaml")
-        text = (integer_only.description(description, *quant) if name == "integer_only"
-                else description)
-        yaml_path.write_text(text)
         t = time.time()
         try:
-            bench = json.loads(run_binary(args.binary, "bench", "--model", str(path),
-                                          "--dataset", str(args.test_data), "--frames",
-                                          str(args.frames), "--json"))
+            measured = bench(args.binary, path, args.test_data, args.frames)
         except RuntimeError as e:  # an engine this binary lacks, or one refusing the file
             reason = str(e).strip().splitlines()[-1]
             skipped[name] = f"made, but the binary cannot run it: {reason}"
             steps.done(f"bench {name}", t, f": {skipped[name]}")
             continue
         steps.done(f"bench {name}", t)
-        benches[name] = bench
+        benches[name] = measured
         size = path.stat().st_size
         entries.append({
             "name": name, "file": file, "backend": backend, "precision": precision,
             "method": method, "shipped": False, "sha256": sha256(path), "size_bytes": size,
             "size_mb": round(size / 1e6, 3), "description": yaml_path.name,
-            "description_sha256": sha256(yaml_path), "test_mse": bench["mse"],
-            "inference_ms_mean": bench["inference_ms_mean"]})
+            "description_sha256": sha256(yaml_path), "test_mse": measured["mse"],
+            "inference_ms_mean": measured["inference_ms_mean"], **trims.get(name, {})})
         figures[name] = {"zipped_mb": round(len(gzip.compress(path.read_bytes(), 6)) / 1e6, 3),
-                         "engine": bench["backend"]}
+                         "engine": measured["backend"]}
     if quant is not None and "integer_only" in figures:
         t = time.time()
         test_keep = slice(None, None, max(1, len(test_cols["v"]) // 500))
@@ -324,6 +350,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--laps", action="store_true", help="also the closed-loop tables")
     p.add_argument("--lap-timeout", type=float, default=None,
                    help="simulated seconds per lap at most [default: the simulator's]")
+    p.add_argument("--trim", action="store_true",
+                   help="trim each variant's steering on the training circuits (trim.py)")
+    p.add_argument("--trim-gain", type=float,
+                   help="the labels' lateral gain, rad/s per m [default: fitted on --train-data, "
+                        "which needs the project's layout]")
+    p.add_argument("--trim-circuits", default=",".join(TRAIN_CIRCUITS))
+    p.add_argument("--trim-rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--binary", type=Path, default=ROOT / "target" / "release" / "pilotnet-brain")
@@ -334,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         report = optimise(a)
-    except (ImportError_, DatasetError) as e:
+    except (ImportError_, DatasetError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except (KeyError, TypeError) as e:  # a description missing or mangling a field

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from .binary import ROOT, circuit_specs, run_binary
+from .binary import ROOT, bench, circuit_specs, run_binary
 
 FRAMEWORK = {"ort": "ONNX Runtime", "tch": "libtorch"}
 
@@ -37,9 +37,7 @@ def offline(binary: Path, models: Path, dataset: Path, frames: int,
         if not path.exists():
             rows.append(f"{v['method']} | {v['name']} | not built | | | | {FRAMEWORK[v['backend']]}")
             continue
-        b = (measured or {}).get(v["name"]) or json.loads(run_binary(
-            binary, "bench", "--model", str(path), "--dataset", str(dataset),
-            "--frames", str(frames), "--json"))
+        b = (measured or {}).get(v["name"]) or bench(binary, path, dataset, frames)
         rows.append(f"{v['method']} | {v['name']} | {b['size_mb']:.2f} | {b['mse']:.5f} | "
                     f"{b['inference_ms_mean'] / 1e3:.5f} | {b['inference_ms_p99'] / 1e3:.5f} | "
                     f"{FRAMEWORK[v['backend']]}")
