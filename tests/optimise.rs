@@ -53,9 +53,10 @@ fn optimise(
     train: &Path,
     test: &Path,
     out: &Path,
+    extra: &[&str],
 ) -> serde_json::Value {
     let binary = Path::new(env!("CARGO_BIN_EXE_pilotnet-brain"));
-    let args: Vec<&OsStr> = vec![
+    let mut args: Vec<&OsStr> = vec![
         "--arch".as_ref(),
         arch.as_ref(),
         "--model".as_ref(),
@@ -76,6 +77,7 @@ fn optimise(
         "--binary".as_ref(),
         binary.as_os_str(),
     ];
+    args.extend(extra.iter().map(OsStr::new));
     util::factory("optimise", &args);
     serde_json::from_str(&std::fs::read_to_string(out.join("optimise.json")).unwrap()).unwrap()
 }
@@ -113,6 +115,16 @@ fn users_checkpoints_become_every_variant_and_both_tables() {
         &train,
         &test_dls,
         &pilotnet,
+        // Each variant trimmed on one built-in circuit: the gain is given, as a dataset of 48
+        // frames is too small to fit it.
+        &[
+            "--trim",
+            "--trim-gain=-2.8",
+            "--trim-circuits",
+            "lakeside",
+            "--trim-rounds",
+            "2",
+        ],
     );
     assert_eq!(report["not_made"], serde_json::json!({}), "{report}");
     let tables = std::fs::read_to_string(pilotnet.join("tables.md")).unwrap();
@@ -169,6 +181,32 @@ fn users_checkpoints_become_every_variant_and_both_tables() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(listed.lines().count(), 18, "{listed}");
+    // Each variant's trim is the w offset of its own description; the TorchScript export
+    // shares the ONNX fp32's.
+    let manifest: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(pilotnet.join("manifest.yaml")).unwrap())
+            .unwrap();
+    let w_min = manifest["training"]["label_range"]["w_min"].as_f64().unwrap();
+    for v in manifest["variants"].as_sequence().unwrap() {
+        let trim = v["steering_trim_rad_s"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{v:?} has no trim"));
+        let rounds = v["steering_trim"]["rounds"].as_sequence().unwrap().len();
+        assert!((1..=2).contains(&rounds), "{v:?}");
+        let description: serde_yaml::Value = serde_yaml::from_str(
+            &std::fs::read_to_string(pilotnet.join(v["description"].as_str().unwrap())).unwrap(),
+        )
+        .unwrap();
+        let offset = description["output"]["w"]["offset"].as_f64().unwrap();
+        assert!((offset - (w_min + trim)).abs() < 1e-9, "{v:?}: offset {offset}");
+    }
+    let ts_fp32 = manifest["variants"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "ts_fp32")
+        .unwrap();
+    assert_eq!(ts_fp32["steering_trim"]["shared_with"], "fp32");
 
     // Behavior Metrics' DeepestLSTMTinyPilotNet: whole frames in DeepLearningStudio's layout;
     // the variants needing PilotNet's eager-quantisation form are named with the reason.
@@ -180,6 +218,7 @@ fn users_checkpoints_become_every_variant_and_both_tables() {
         &train_dls,
         &test_dls,
         &lstm,
+        &[],
     );
     let not_made = report["not_made"].as_object().unwrap();
     let mut names: Vec<&str> = not_made.keys().map(String::as_str).collect();
