@@ -256,7 +256,9 @@ impl Manifest {
         }
         let d = Description::read(&yaml)?;
         let r = self.training.label_range;
-        let trim = self.training.steering_trim_rad_s;
+        let trim = v
+            .steering_trim_rad_s
+            .unwrap_or(self.training.steering_trim_rad_s);
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + b.abs());
         let (ov, ow) = (&d.output.v, &d.output.w);
         if !(close(ov.offset, r.v_min)
@@ -330,6 +332,8 @@ mod tests {
         label_w_max: f64,
         /// Extra lines under `training:`.
         training: &'a str,
+        /// Extra fields of the fp32 entry (`, key: value`).
+        variant: &'a str,
     }
 
     impl Default for Case<'_> {
@@ -339,6 +343,7 @@ mod tests {
                 w_offset: -4.0,
                 label_w_max: 4.0,
                 training: "",
+                variant: "",
             }
         }
     }
@@ -369,13 +374,14 @@ training:
 {training}variants:
 - {{name: fp32, file: m.onnx, backend: ort, precision: fp32, method: Baseline, shipped: true,
    sha256: {model_sha}, size_bytes: 18, size_mb: 0.0, description: m.yaml,
-   description_sha256: {yaml_sha}, test_mse: 0.01, inference_ms_mean: 1.0}}
+   description_sha256: {yaml_sha}, test_mse: 0.01, inference_ms_mean: 1.0{variant}}}
 - {{name: qat, file: q.onnx, backend: ort, precision: int8, method: QAT, shipped: false,
    sha256: x, size_bytes: 1, size_mb: 0.0, description: q.yaml, description_sha256: x,
    test_mse: 0.01, inference_ms_mean: 1.0}}
 ",
             w_max = case.label_w_max,
             training = case.training,
+            variant = case.variant,
         );
         std::fs::write(dir.join(MANIFEST_FILE), text).unwrap();
         Manifest::read(dir)
@@ -454,6 +460,23 @@ training:
         };
         let e = verify_error(&catalogue(dir.path(), untrimmed).unwrap());
         assert!(e.contains("steering trim of 0"), "{e}");
+        // A variant trimmed on its own: its trim, not the network's, is in its description.
+        let own = Case {
+            w_offset: -3.75,
+            training: "  steering_trim_rad_s: 0.5\n",
+            variant: ", steering_trim_rad_s: 0.25",
+            ..Case::default()
+        };
+        let manifest = catalogue(dir.path(), own).unwrap();
+        manifest.verify(&manifest.variants[0]).unwrap();
+        let stale = Case {
+            w_offset: -3.5,
+            training: "  steering_trim_rad_s: 0.5\n",
+            variant: ", steering_trim_rad_s: 0.25",
+            ..Case::default()
+        };
+        let e = verify_error(&catalogue(dir.path(), stale).unwrap());
+        assert!(e.contains("steering trim of 0.25"), "{e}");
     }
 
     #[test]
