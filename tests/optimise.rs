@@ -186,7 +186,9 @@ fn users_checkpoints_become_every_variant_and_both_tables() {
     let manifest: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(pilotnet.join("manifest.yaml")).unwrap())
             .unwrap();
-    let w_min = manifest["training"]["label_range"]["w_min"].as_f64().unwrap();
+    let w_min = manifest["training"]["label_range"]["w_min"]
+        .as_f64()
+        .unwrap();
     for v in manifest["variants"].as_sequence().unwrap() {
         let trim = v["steering_trim_rad_s"]
             .as_f64()
@@ -198,7 +200,10 @@ fn users_checkpoints_become_every_variant_and_both_tables() {
         )
         .unwrap();
         let offset = description["output"]["w"]["offset"].as_f64().unwrap();
-        assert!((offset - (w_min + trim)).abs() < 1e-9, "{v:?}: offset {offset}");
+        assert!(
+            (offset - (w_min + trim)).abs() < 1e-9,
+            "{v:?}: offset {offset}"
+        );
     }
     let ts_fp32 = manifest["variants"]
         .as_sequence()
