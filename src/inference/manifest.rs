@@ -108,6 +108,9 @@ pub struct Variant {
     /// Fraction of zero weights (pruned variants).
     #[serde(default)]
     pub sparsity: Option<f64>,
+    /// Epochs of quantisation-aware fine-tuning (QAT variants).
+    #[serde(default)]
+    pub qat_epochs: Option<u32>,
     /// Steering trim in this variant's own description, rad/s (`pilotnet_factory.trim`); absent
     /// where the variant carries the trained network's.
     #[serde(default)]
