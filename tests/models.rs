@@ -2,7 +2,7 @@
 //! its manifest entry (sha256, size, description) and loads through its backend; the fp32
 //! network completes Behavior Metrics' four Gazebo worlds and the built-in circuits both ways,
 //! close to what was measured; every shipped variant completes the SimpleCircuit and Montreal
-//! worlds.
+//! worlds within 1.5x the fp32 network's position deviation.
 
 mod util;
 
@@ -38,8 +38,9 @@ const FP32: &[(&str, bool, f64)] = &[
 ];
 
 /// Every shipped variant's position deviation on the SimpleCircuit and Montreal worlds stays
-/// below this (the worst measured: dynamic int8 on Montreal, 0.085 m).
-const VARIANT_MAE_M: f64 = 0.12;
+/// within this factor of the fp32 network's on the same lap (each variant is trimmed on the
+/// training circuits by `pilotnet_factory.trim`).
+const VARIANT_MAE_RATIO: f64 = 1.5;
 
 fn manifest() -> Manifest {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
@@ -135,23 +136,30 @@ fn fp32_completes_every_world_and_builtin_circuit_both_ways() {
 }
 
 #[test]
-fn every_shipped_variant_completes_simple_circuit_and_montreal() {
+fn every_shipped_variant_drives_simple_circuit_and_montreal_within_1_5x_fp32() {
     let m = manifest();
+    let fp32 = m.variant("fp32").unwrap();
     let mut failures = Vec::new();
-    for v in m.shipped().filter(|v| compiled(v)) {
-        for spec in ["world:simple_circuit", "world:montreal_line"] {
+    for spec in ["world:simple_circuit", "world:montreal_line"] {
+        let base = lap(spec, false, network(&m, fp32)).position_deviation_mae_m;
+        let limit = base * VARIANT_MAE_RATIO;
+        for v in m.shipped().filter(|v| compiled(v) && v.name != "fp32") {
             let stats = lap(spec, false, network(&m, v));
             eprintln!(
-                "{} on {spec}: {:?}, MAE {:.4} m, score {:?}",
+                "{} on {spec}: {:?}, MAE {:.4} m ({:.2}x fp32's {base:.4}), score {:?}",
                 v.name,
                 stats.end_reason,
                 stats.position_deviation_mae_m,
+                stats.position_deviation_mae_m / base,
                 stats.bm.position_deviation_bm
             );
-            if stats.end_reason != EndReason::LapCompleted
-                || stats.position_deviation_mae_m > VARIANT_MAE_M
+            if stats.end_reason != EndReason::LapCompleted || stats.position_deviation_mae_m > limit
             {
-                failures.push(format!("{} on {spec}: {stats:?}", v.name));
+                failures.push(format!(
+                    "{} on {spec}: MAE {:.4} m over {limit:.4} ({VARIANT_MAE_RATIO}x fp32's): \
+                     {stats:?}",
+                    v.name, stats.position_deviation_mae_m
+                ));
             }
         }
     }
