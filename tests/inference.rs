@@ -513,7 +513,7 @@ fn cli_errors_for_bad_model_arguments() {
 
 #[test]
 fn bad_frames_are_errors_through_the_pilot() {
-    use pilotnet_brain::base::sensor::Encoding;
+    use pilotnet_brain::base::raw_image::WireEncoding;
     let dir = util::testnet();
     let mut pilot = open(&dir.join("pilotnet_dls.onnx"), compiled_backends()[0].0);
     let good = util::load_png(&dir.join("frame.png"));
@@ -525,9 +525,9 @@ fn bad_frames_are_errors_through_the_pilot() {
     (small.width, small.height, small.step) = (320, 240, 960);
     let err = pilot.drive(&small, None).unwrap_err().to_string();
     assert!(err.contains("320x240, expected 640x480"), "{err}");
-    let err = Encoding::parse("yuv422").unwrap_err().to_string();
+    let err = WireEncoding::parse("nv12").unwrap_err().to_string();
     assert!(
-        err.contains("'yuv422' is not supported") && err.contains("rgb8"),
+        err.contains("'nv12' is not supported") && err.contains("rgb8"),
         "{err}"
     );
     // A good frame still works after the bad ones.

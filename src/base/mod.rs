@@ -1,5 +1,6 @@
 //! The bottom layer: the vocabulary every other layer speaks — planar geometry, sensor data
-//! (ROS-free mirrors of `sensor_msgs/Image` and `nav_msgs/Odometry`), velocity commands and
+//! (ROS-free mirrors of `sensor_msgs/Image` and `nav_msgs/Odometry`, and the camera encodings
+//! converted into frames), velocity commands and
 //! their limits, the pinhole camera model, step timing, clocks, and the error a setting out of
 //! range produces.
 
@@ -7,6 +8,7 @@ pub mod camera;
 pub mod clock;
 pub mod control;
 pub mod geometry;
+pub mod raw_image;
 pub mod sensor;
 pub mod settings;
 pub mod timing;

@@ -76,14 +76,20 @@ impl fmt::Display for Encoding {
     }
 }
 
+/// Every image encoding name this project reads (`raw_image::WireEncoding::parse`).
+pub const SUPPORTED_ENCODINGS: &str = "rgb8, bgr8, rgba8, bgra8, mono8, yuv422 (uyvy), \
+                                       yuv422_yuy2 (yuyv), bayer_rggb8, bayer_bggr8, \
+                                       bayer_gbrg8, bayer_grbg8, rgb16, bgr16, mono16";
+
 /// What is wrong with an image.
 #[derive(Debug, Error, PartialEq)]
 pub enum FrameError {
-    /// The encoding is not one of [`Encoding::ALL`].
-    #[error(
-        "image encoding '{0}' is not supported (expected one of rgb8, bgr8, rgba8, bgra8, mono8)"
-    )]
+    /// The encoding is not one this project reads.
+    #[error("image encoding '{0}' is not supported (expected one of {SUPPORTED_ENCODINGS})")]
     UnknownEncoding(String),
+    /// A 4:2:2 image of odd width (its pixels come in pairs).
+    #[error("image is a 4:2:2 YUV image {0} pixels wide: the width must be even")]
+    OddWidth(u32),
     /// Width or height is zero.
     #[error("image is {width}x{height}: width and height must be positive")]
     Empty {
@@ -103,8 +109,8 @@ pub enum FrameError {
         width: u32,
         /// Bytes per pixel.
         channels: usize,
-        /// Encoding.
-        encoding: Encoding,
+        /// Encoding name.
+        encoding: &'static str,
     },
     /// Fewer bytes than `step * height`.
     #[error("image data is truncated: {actual} bytes, expected step {step} x height {height} = {expected}")]
@@ -135,6 +141,37 @@ pub enum FrameError {
     NeedsColour(Encoding),
 }
 
+/// Checks an image's `(width, height, step)` against its bytes per pixel and its byte count:
+/// non-empty, rows at least a row of pixels long, `step * height` bytes present.
+pub fn check_layout(
+    (width, height, step): (u32, u32, u32),
+    bytes_per_pixel: usize,
+    encoding: &'static str,
+    len: usize,
+) -> Result<(), FrameError> {
+    if width == 0 || height == 0 {
+        return Err(FrameError::Empty { width, height });
+    }
+    if (step as usize) < width as usize * bytes_per_pixel {
+        return Err(FrameError::StepTooSmall {
+            step,
+            width,
+            channels: bytes_per_pixel,
+            encoding,
+        });
+    }
+    let expected = step as usize * height as usize;
+    if len < expected {
+        return Err(FrameError::Truncated {
+            actual: len,
+            expected,
+            step,
+            height,
+        });
+    }
+    Ok(())
+}
+
 /// A camera image, laid out like `sensor_msgs/Image`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
@@ -162,31 +199,12 @@ impl Frame {
 
     /// Checks that the fields describe the data.
     pub fn validate(&self) -> Result<(), FrameError> {
-        if self.width == 0 || self.height == 0 {
-            return Err(FrameError::Empty {
-                width: self.width,
-                height: self.height,
-            });
-        }
-        let channels = self.encoding.channels();
-        if (self.step as usize) < self.width as usize * channels {
-            return Err(FrameError::StepTooSmall {
-                step: self.step,
-                width: self.width,
-                channels,
-                encoding: self.encoding,
-            });
-        }
-        let expected = self.step as usize * self.height as usize;
-        if self.data.len() < expected {
-            return Err(FrameError::Truncated {
-                actual: self.data.len(),
-                expected,
-                step: self.step,
-                height: self.height,
-            });
-        }
-        Ok(())
+        check_layout(
+            (self.width, self.height, self.step),
+            self.encoding.channels(),
+            self.encoding.as_str(),
+            self.data.len(),
+        )
     }
 
     /// Checks that the fields describe the data and the image is `width`×`height`.
@@ -265,6 +283,9 @@ mod tests {
             Encoding::parse("yuv422"),
             Err(FrameError::UnknownEncoding(_))
         ));
+        assert!(FrameError::UnknownEncoding("x".into())
+            .to_string()
+            .contains("mono16"));
     }
 
     #[test]

@@ -9,7 +9,8 @@ use r2r::sensor_msgs::msg::Image;
 
 use crate::base::control::Command;
 use crate::base::geometry::{Pose2, Vec2};
-use crate::base::sensor::{Encoding, Frame, FrameError, Odometry};
+use crate::base::raw_image::{RawImage, WireEncoding};
+use crate::base::sensor::{Frame, FrameError, Odometry};
 
 /// Seconds of a ROS time stamp.
 pub fn seconds(t: &Time) -> f64 {
@@ -26,19 +27,20 @@ pub fn stamp(seconds: f64) -> Time {
     }
 }
 
-/// An image message as a validated frame (the pixel bytes are moved, not copied).
+/// An image message as a validated frame: the pixel bytes of a packed 8-bit encoding are
+/// moved, not copied; the other encodings ([`WireEncoding`]) are converted to 8-bit RGB.
 pub fn frame_from_image(msg: Image, seq: u64) -> Result<Frame, FrameError> {
-    let frame = Frame {
+    RawImage {
         stamp: seconds(&msg.header.stamp),
         seq,
         width: msg.width,
         height: msg.height,
-        encoding: Encoding::parse(&msg.encoding)?,
+        encoding: WireEncoding::parse(&msg.encoding)?,
         step: msg.step,
+        big_endian: msg.is_bigendian != 0,
         data: msg.data,
-    };
-    frame.validate()?;
-    Ok(frame)
+    }
+    .into_frame(&mut Vec::new())
 }
 
 /// A frame as an image message.
@@ -108,6 +110,7 @@ pub fn command(msg: &Twist) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::sensor::Encoding;
 
     #[test]
     fn stamps_round_trip() {
@@ -128,11 +131,18 @@ mod tests {
         );
         assert_eq!(back.data, f.data);
         let mut bad = image_from_frame(&f, "camera");
-        bad.encoding = "yuv422".into();
+        bad.encoding = "nv12".into();
         assert!(frame_from_image(bad, 1)
             .unwrap_err()
             .to_string()
-            .contains("yuv422"));
+            .contains("nv12"));
+        // A camera's 4:2:2 image arrives as RGB: 4x2 pixels of mid grey.
+        let mut yuv = image_from_frame(&f, "camera");
+        (yuv.encoding, yuv.step) = ("yuv422_yuy2".into(), 8);
+        yuv.data = [126, 128].repeat(8);
+        let rgb = frame_from_image(yuv, 2).unwrap();
+        assert_eq!((rgb.encoding, rgb.step), (Encoding::Rgb8, 12));
+        assert!(rgb.data.iter().all(|&v| v.abs_diff(128) <= 1));
         let mut short = image_from_frame(&f, "camera");
         short.data.truncate(10);
         assert!(frame_from_image(short, 1).is_err());

@@ -75,6 +75,8 @@ class Peer(Node):
         self.alternate_every = 0
         self.position = (0.0, 0.0)  # odometry's x, y (heading +x)
         self.sent: list[float] = []
+        # (encoding, step, bytes) sent instead of the rgb8 pictures, when set.
+        self.wire: tuple[str, int, bytes] | None = None
 
     def frame(self) -> None:
         msg = Image()
@@ -83,6 +85,8 @@ class Peer(Node):
         msg.height, msg.width, msg.encoding, msg.step = 480, 640, "rgb8", 640 * 3
         k = self.alternate_every
         msg.data = self.other if k and (len(self.sent) // k) % 2 else self.pixels
+        if self.wire is not None:
+            msg.encoding, msg.step, msg.data = self.wire
         self.sent.append(time.monotonic())
         self.cam.publish(msg)
         o = Odometry()
@@ -145,6 +149,57 @@ def test_every_frame_gets_a_command(node: Peer) -> None:
     finally:
         log = stop(brain)
     assert "brain node running" in log, log
+
+
+def camera_encodings(rgb: np.ndarray) -> dict[str, tuple[int, bytes]]:
+    """`rgb` (h, w, 3) as a camera would send it in each encoding: name -> (step, bytes).
+    YUV with BT.601 limited-range coefficients, chroma averaged over each pixel pair; Bayer
+    RGGB by keeping each site's colour; 16-bit as level x 257, little-endian."""
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    level = lambda a: np.clip(np.round(a), 0, 255).astype(np.uint8)
+    y = level(16 + 0.257 * r + 0.504 * g + 0.098 * b)
+    u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
+    v = 128 + 0.439 * r - 0.368 * g - 0.071 * b
+    u, v = level((u[:, 0::2] + u[:, 1::2]) / 2), level((v[:, 0::2] + v[:, 1::2]) / 2)
+    bayer = rgb[..., 1].copy()
+    bayer[0::2, 0::2], bayer[1::2, 1::2] = rgb[0::2, 0::2, 0], rgb[1::2, 1::2, 2]
+    w = rgb.shape[1]
+    return {
+        "rgb8": (3 * w, rgb.tobytes()),
+        "yuv422": (2 * w, np.stack([u, y[:, 0::2], v, y[:, 1::2]], -1).tobytes()),
+        "yuv422_yuy2": (2 * w, np.stack([y[:, 0::2], u, y[:, 1::2], v], -1).tobytes()),
+        "bayer_rggb8": (w, bayer.tobytes()),
+        "rgb16": (6 * w, (rgb.astype("<u2") * 257).tobytes()),
+    }
+
+
+def test_camera_encodings_each_get_commands(node: Peer) -> None:
+    """A smooth colour picture sent as rgb8, as a 4:2:2 camera (UYVY, YUYV), as a Bayer sensor
+    and as 16-bit RGB: every frame of each is answered, and the network steers each about as
+    it steers the rgb8 one (the conversions lose a level or two on a smooth picture)."""
+    xs, ys = np.meshgrid(np.arange(640), np.arange(480))
+    rgb = np.stack([xs * 255 // 639, ys * 255 // 479, (xs + ys) * 255 // 1118], -1).astype(np.uint8)
+    brain = start("node", "--ros-args", "-p", "model:=fp32")
+    answers = {}
+    try:
+        wait_connected(node)
+        for name, (step, data) in camera_encodings(rgb).items():
+            node.wire = (name, step, data)
+            spin_for(node, 0.5, 1 / 30, node.frame)
+            node.twists.clear(); node.sent.clear()
+            spin_for(node, 1.5, 1 / 30, node.frame)
+            spin_for(node, 0.3)
+            answers[name] = (len(node.sent), [t.angular.z for _, t in node.twists])
+    finally:
+        node.wire = None
+        log = stop(brain)
+    assert "malformed" not in log, log
+    reference = float(np.median(answers["rgb8"][1]))
+    for name, (sent, w) in answers.items():
+        print(f"{name}: {len(w)} Twists for {sent} frames, median w {np.median(w):+.4f} rad/s "
+              f"(rgb8 {reference:+.4f})")
+        assert len(w) >= 0.9 * sent, f"{name}: only {len(w)} Twists for {sent} frames"
+        assert abs(np.median(w) - reference) < 0.1, f"{name}: w {np.median(w)} vs {reference}"
 
 
 def test_slow_inference_drops_frames_and_keeps_latency_bounded(node: Peer) -> None:
@@ -365,6 +420,7 @@ def main() -> int:
     tests = {
         "bad_parameters_are_startup_errors": test_bad_parameters_are_startup_errors,
         "every_frame_gets_a_command": lambda: test_every_frame_gets_a_command(node),
+        "camera_encodings_each_get_commands": lambda: test_camera_encodings_each_get_commands(node),
         "slow_inference_drops_frames": lambda: test_slow_inference_drops_frames_and_keeps_latency_bounded(node),
         "stalled_camera_stops": lambda: test_a_stalled_camera_stops_the_car(node),
         "topics_remap_and_rate_limits_hold": test_topics_remap_and_rate_limits_hold,
