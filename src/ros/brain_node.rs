@@ -1,4 +1,4 @@
-//! The brain as a ROS 2 node: camera and odometry in, Twist out, lap statistics recorded.
+//! The brain as a ROS 2 node: camera and odometry in, Twist or TwistStamped out, laps recorded.
 //!
 //! A thin adapter around the core: subscriptions feed a [`RealtimeBrain`] (latest frame wins,
 //! stall watchdog, the pipeline on its own thread), its commands go out on `cmd_vel`, odometry
@@ -7,6 +7,7 @@
 //! and SIGTERM stop it, and the run record is written when the run ends (lap completed, stuck,
 //! off the road) or, failing that, on shutdown.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use hdrhistogram::Histogram;
-use r2r::geometry_msgs::msg::Twist;
+use r2r::builtin_interfaces::msg::Time;
+use r2r::geometry_msgs::msg::{Twist, TwistStamped};
 use r2r::nav_msgs::msg::Odometry as OdometryMsg;
 use r2r::sensor_msgs::msg::Image;
 use r2r::QosProfile;
@@ -32,6 +34,63 @@ use crate::evaluation::live::LiveLap;
 use crate::evaluation::record::{Producer, RunInfo, TimeSource, REAL_TIME};
 use crate::inference::manifest::resolve_model;
 use crate::sim::{Look, Track};
+
+/// The header stamps of the last few camera frames by sequence number: a stamped command
+/// carries its frame's stamp exactly (the core's f64 seconds hold it only to ~0.2 µs).
+#[derive(Default)]
+struct FrameStamps(VecDeque<(u64, Time)>);
+
+impl FrameStamps {
+    /// More than the frames that can wait for the brain (one) or be answered meanwhile.
+    const KEPT: usize = 8;
+
+    fn push(&mut self, seq: u64, stamp: Time) {
+        if self.0.len() == Self::KEPT {
+            self.0.pop_front();
+        }
+        self.0.push_back((seq, stamp));
+    }
+
+    fn get(&self, seq: u64) -> Option<Time> {
+        self.0
+            .iter()
+            .find(|(s, _)| *s == seq)
+            .map(|(_, t)| t.clone())
+    }
+}
+
+/// The command publisher: `Twist`, or `TwistStamped` with the answered frame's stamp.
+enum CommandPublisher {
+    Plain(r2r::Publisher<Twist>),
+    Stamped {
+        publisher: r2r::Publisher<TwistStamped>,
+        frame_id: String,
+        stamps: Arc<Mutex<FrameStamps>>,
+    },
+}
+
+impl CommandPublisher {
+    fn publish(&self, out: &Output) -> Result<(), r2r::Error> {
+        match self {
+            CommandPublisher::Plain(p) => p.publish(&convert::twist(out.cmd)),
+            CommandPublisher::Stamped {
+                publisher,
+                frame_id,
+                stamps,
+            } => {
+                let mut msg = convert::twist_stamped(out.cmd, out.frame_stamp, frame_id);
+                let exact = stamps
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(out.frame_seq);
+                if let Some(stamp) = exact {
+                    msg.header.stamp = stamp;
+                }
+                publisher.publish(&msg)
+            }
+        }
+    }
+}
 
 /// Frame-to-command latency on the brain's clock, for the summary topic.
 struct Latency(Histogram<u64>);
@@ -157,10 +216,17 @@ pub fn run() -> Result<(), NodeError> {
     };
     let pipeline = Pipeline::new(pilot, settings.limits);
 
-    let cmd_pub = node.create_publisher::<Twist>(
-        &p.topics.cmd_vel,
-        QosProfile::default().keep_last(1).reliable(),
-    )?;
+    let cmd_qos = QosProfile::default().keep_last(1).reliable();
+    let stamps = Arc::new(Mutex::new(FrameStamps::default()));
+    let cmd_pub = if p.command.stamped {
+        CommandPublisher::Stamped {
+            publisher: node.create_publisher::<TwistStamped>(&p.topics.cmd_vel, cmd_qos)?,
+            frame_id: p.command.frame_id.clone(),
+            stamps: stamps.clone(),
+        }
+    } else {
+        CommandPublisher::Plain(node.create_publisher::<Twist>(&p.topics.cmd_vel, cmd_qos)?)
+    };
     let summary_pub = node.create_publisher::<r2r::std_msgs::msg::String>(
         &p.topics.summary,
         QosProfile::default().keep_last(1),
@@ -184,7 +250,7 @@ pub fn run() -> Result<(), NodeError> {
         settings.stall_timeout,
         wall,
         move |out| {
-            if let Err(e) = cmd_pub.publish(&convert::twist(out.cmd)) {
+            if let Err(e) = cmd_pub.publish(&out) {
                 tracing::warn!(error = %e, "cannot publish the command");
             }
             t.lock()
@@ -210,6 +276,10 @@ pub fn run() -> Result<(), NodeError> {
             let mut images = images;
             while let Some(msg) = images.next().await {
                 seq += 1;
+                stamps
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(seq, msg.header.stamp.clone());
                 match convert::frame_from_image(msg, seq) {
                     Ok(frame) => b.on_frame(frame),
                     Err(e) => {

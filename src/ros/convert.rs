@@ -3,7 +3,7 @@
 //! Incoming messages are validated here; a bad image is an error naming what is wrong.
 
 use r2r::builtin_interfaces::msg::Time;
-use r2r::geometry_msgs::msg::{Twist, Vector3};
+use r2r::geometry_msgs::msg::{Twist, TwistStamped, Vector3};
 use r2r::nav_msgs::msg::Odometry as OdometryMsg;
 use r2r::sensor_msgs::msg::Image;
 
@@ -100,6 +100,15 @@ pub fn twist(cmd: Command) -> Twist {
             ..Default::default()
         },
     }
+}
+
+/// A command as a stamped Twist: `stamp` (the camera frame's, seconds) and `frame_id`.
+pub fn twist_stamped(cmd: Command, stamp_s: f64, frame_id: &str) -> TwistStamped {
+    let mut msg = TwistStamped::default();
+    msg.header.stamp = stamp(stamp_s);
+    msg.header.frame_id = frame_id.to_string();
+    msg.twist = twist(cmd);
+    msg
 }
 
 /// The command a Twist carries.

@@ -86,6 +86,17 @@ pub struct Topics {
     pub summary: String,
 }
 
+/// The velocity command's message.
+#[derive(RosParams, Debug, Clone, PartialEq)]
+pub struct CommandMsg {
+    /// Publish `geometry_msgs/TwistStamped` (ros2_control's diff_drive_controller on Jazzy,
+    /// Nav2), stamped with the camera frame's stamp, instead of `geometry_msgs/Twist`
+    /// (Behavior Metrics).
+    pub stamped: bool,
+    /// `header.frame_id` of a stamped command.
+    pub frame_id: String,
+}
+
 /// QoS of the camera subscription.
 #[derive(RosParams, Debug, Clone, PartialEq)]
 pub struct Qos {
@@ -122,6 +133,8 @@ pub struct BrainParams {
     pub threads: i64,
     /// Topic names.
     pub topics: Topics,
+    /// The command's message type.
+    pub command: CommandMsg,
     /// Camera QoS.
     pub qos: Qos,
     /// Command limits.
@@ -155,6 +168,10 @@ impl Default for BrainParams {
                 odometry: topics::ODOMETRY.into(),
                 cmd_vel: topics::CMD_VEL.into(),
                 summary: topics::SUMMARY.into(),
+            },
+            command: CommandMsg {
+                stamped: false,
+                frame_id: "base_link".into(),
             },
             qos: Qos {
                 camera_depth: 1,
@@ -225,6 +242,15 @@ impl BrainParams {
         topic("topics.odometry", &self.topics.odometry)?;
         topic("topics.cmd_vel", &self.topics.cmd_vel)?;
         topic("topics.summary", &self.topics.summary)?;
+        if self.command.stamped
+            && (self.command.frame_id.is_empty()
+                || self.command.frame_id.contains(char::is_whitespace))
+        {
+            return Err(invalid(
+                "command.frame_id",
+                format!("'{}' is not a frame id", self.command.frame_id),
+            ));
+        }
         let limits = CommandLimits {
             v_max: self.limits.v_max,
             w_max: self.limits.w_max,
@@ -502,6 +528,17 @@ mod tests {
                 },
                 "threads",
                 "not in [1, 256]",
+            ),
+            (
+                BrainParams {
+                    command: CommandMsg {
+                        stamped: true,
+                        frame_id: String::new(),
+                    },
+                    ..Default::default()
+                },
+                "command.frame_id",
+                "is not a frame id",
             ),
             (
                 BrainParams {

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import rclpy
 import yaml
-from geometry_msgs.msg import Twist
+from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
@@ -77,6 +77,7 @@ class Peer(Node):
         self.sent: list[float] = []
         # (encoding, step, bytes) sent instead of the rgb8 pictures, when set.
         self.wire: tuple[str, int, bytes] | None = None
+        self.stamps: list[tuple[int, int]] = []  # header stamps of the frames sent
 
     def frame(self) -> None:
         msg = Image()
@@ -87,6 +88,7 @@ class Peer(Node):
         msg.data = self.other if k and (len(self.sent) // k) % 2 else self.pixels
         if self.wire is not None:
             msg.encoding, msg.step, msg.data = self.wire
+        self.stamps.append((msg.header.stamp.sec, msg.header.stamp.nanosec))
         self.sent.append(time.monotonic())
         self.cam.publish(msg)
         o = Odometry()
@@ -200,6 +202,37 @@ def test_camera_encodings_each_get_commands(node: Peer) -> None:
               f"(rgb8 {reference:+.4f})")
         assert len(w) >= 0.9 * sent, f"{name}: only {len(w)} Twists for {sent} frames"
         assert abs(np.median(w) - reference) < 0.1, f"{name}: w {np.median(w)} vs {reference}"
+
+
+def test_a_robot_gets_twist_stamped_with_the_frames_stamp(node: Peer) -> None:
+    """`command.stamped`: a ros2_control-style subscriber receives TwistStamped on its own
+    topic, each stamped exactly with a camera frame's stamp and carrying the frame id."""
+    topic = "/robot/diff_drive_controller/cmd_vel"
+    got: list[TwistStamped] = []
+    sub = node.create_subscription(TwistStamped, topic, got.append, 10)
+    brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", "command.stamped:=true",
+                  "-p", "command.frame_id:=base_footprint", "-p", f"topics.cmd_vel:={topic}")
+    try:
+        end = time.monotonic() + 15
+        while time.monotonic() < end and (node.cam.get_subscription_count() == 0
+                                          or node.count_publishers(topic) == 0):
+            rclpy.spin_once(node, timeout_sec=0.05)
+        spin_for(node, 1.0, 1 / 30, node.frame)
+        got.clear(); node.stamps.clear()
+        spin_for(node, 3.0, 1 / 30, node.frame)
+        spin_for(node, 0.3)
+    finally:
+        stop(brain)
+        node.destroy_subscription(sub)
+    sent = set(node.stamps)
+    stamped = [(m.header.stamp.sec, m.header.stamp.nanosec) for m in got]
+    matched = sum(s in sent for s in stamped)
+    print(f"TwistStamped on {topic}: {len(got)} for {len(sent)} frames, {matched} stamped with "
+          f"a frame's exact stamp, frame_id {got[0].header.frame_id if got else None!r}")
+    assert len(got) >= 0.9 * len(sent), f"{len(got)} TwistStamped for {len(sent)} frames"
+    assert all(m.header.frame_id == "base_footprint" for m in got)
+    # The first may answer a frame sent before the count began.
+    assert matched >= len(got) - 1, f"only {matched} of {len(got)} carry a sent frame's stamp"
 
 
 def test_slow_inference_drops_frames_and_keeps_latency_bounded(node: Peer) -> None:
@@ -421,6 +454,7 @@ def main() -> int:
         "bad_parameters_are_startup_errors": test_bad_parameters_are_startup_errors,
         "every_frame_gets_a_command": lambda: test_every_frame_gets_a_command(node),
         "camera_encodings_each_get_commands": lambda: test_camera_encodings_each_get_commands(node),
+        "a_robot_gets_twist_stamped": lambda: test_a_robot_gets_twist_stamped_with_the_frames_stamp(node),
         "slow_inference_drops_frames": lambda: test_slow_inference_drops_frames_and_keeps_latency_bounded(node),
         "stalled_camera_stops": lambda: test_a_stalled_camera_stops_the_car(node),
         "topics_remap_and_rate_limits_hold": test_topics_remap_and_rate_limits_hold,
