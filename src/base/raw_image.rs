@@ -6,7 +6,8 @@
 //! in a buffer the caller hands back between frames: `yuv422` (UYVY) and `yuv422_yuy2` (YUYV)
 //! with BT.601 limited-range coefficients, as OpenCV's `COLOR_YUV2RGB_UYVY`/`_YUY2` do; the four
 //! `bayer_*8` orders by bilinear demosaicing with mirrored borders; `rgb16`, `bgr16` and
-//! `mono16` by keeping the high byte of each sample, in the message's byte order.
+//! `mono16` by keeping the high byte of each sample, in the message's byte order. Compressed
+//! images (JPEG, PNG) are decoded into `rgb8`.
 
 use crate::base::sensor::{check_layout, Encoding, Frame, FrameError};
 
@@ -200,6 +201,37 @@ impl RawImage {
         }
         Ok(())
     }
+}
+
+/// A compressed camera image (`sensor_msgs/CompressedImage`: JPEG or PNG, as
+/// compressed_image_transport writes them) decoded into an `rgb8` frame. The container is
+/// recognised from its bytes; `format` (the message's, e.g. `bgr8; jpeg compressed bgr8`) only
+/// names it in errors.
+pub fn decode_compressed(
+    stamp: f64,
+    seq: u64,
+    format: &str,
+    data: &[u8],
+) -> Result<Frame, FrameError> {
+    let kind = image::guess_format(data).map_err(|_| FrameError::Undecodable {
+        format: format.to_string(),
+        reason: "neither JPEG nor PNG data".into(),
+    })?;
+    if !matches!(kind, image::ImageFormat::Jpeg | image::ImageFormat::Png) {
+        return Err(FrameError::Undecodable {
+            format: format.to_string(),
+            reason: format!("{kind:?} data; expected JPEG or PNG"),
+        });
+    }
+    let decoded =
+        image::load_from_memory_with_format(data, kind).map_err(|e| FrameError::Undecodable {
+            format: format.to_string(),
+            reason: e.to_string(),
+        })?;
+    let mut frame = Frame::from_rgb_image(decoded.into_rgb8());
+    (frame.stamp, frame.seq) = (stamp, seq);
+    frame.validate()?;
+    Ok(frame)
 }
 
 /// BT.601 limited range, as OpenCV's 4:2:2 conversions: (Y, U, V) → RGB, rounded and clamped.
@@ -413,6 +445,42 @@ mod tests {
         assert_eq!((f.step, f.data.len(), f.data.as_ptr()), (6, 12, ptr));
         assert!(f.validate().is_ok());
         assert!(f.data.iter().all(|&v| v.abs_diff(128) <= 1));
+    }
+
+    #[test]
+    fn compressed_images_decode_to_rgb8_and_bad_ones_are_named() {
+        let mut picture = image::RgbImage::new(8, 4);
+        for (x, y, px) in picture.enumerate_pixels_mut() {
+            *px = image::Rgb([x as u8 * 30, y as u8 * 60, 200]);
+        }
+        let mut png = Vec::new();
+        picture
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let f = decode_compressed(2.0, 3, "rgb8; png compressed rgb8", &png).unwrap();
+        assert_eq!(
+            (f.width, f.height, f.encoding, f.stamp, f.seq),
+            (8, 4, Encoding::Rgb8, 2.0, 3)
+        );
+        assert_eq!(f.rgb(7, 3), [210, 180, 200]);
+        let mut jpeg = Vec::new();
+        picture
+            .write_to(
+                &mut std::io::Cursor::new(&mut jpeg),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+        let f = decode_compressed(0.0, 1, "jpeg", &jpeg).unwrap();
+        let [r, g, b] = f.rgb(4, 2);
+        assert!(r.abs_diff(120) < 16 && g.abs_diff(120) < 16 && b.abs_diff(200) < 16);
+        let e = decode_compressed(0.0, 1, "jpeg", &jpeg[..jpeg.len() / 2]).unwrap_err();
+        assert!(matches!(e, FrameError::Undecodable { .. }), "{e}");
+        let e = decode_compressed(0.0, 1, "bgr8; jpeg compressed bgr8", b"not an image");
+        let e = e.unwrap_err().to_string();
+        assert!(
+            e.contains("bgr8; jpeg compressed bgr8") && e.contains("neither JPEG nor PNG"),
+            "{e}"
+        );
     }
 
     #[test]

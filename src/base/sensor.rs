@@ -87,6 +87,14 @@ pub enum FrameError {
     /// The encoding is not one this project reads.
     #[error("image encoding '{0}' is not supported (expected one of {SUPPORTED_ENCODINGS})")]
     UnknownEncoding(String),
+    /// A compressed image that does not decode.
+    #[error("compressed image ({format}) does not decode: {reason}")]
+    Undecodable {
+        /// The message's format string.
+        format: String,
+        /// Why.
+        reason: String,
+    },
     /// A 4:2:2 image of odd width (its pixels come in pairs).
     #[error("image is a 4:2:2 YUV image {0} pixels wide: the width must be even")]
     OddWidth(u32),

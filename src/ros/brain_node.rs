@@ -18,13 +18,14 @@ use hdrhistogram::Histogram;
 use r2r::builtin_interfaces::msg::Time;
 use r2r::geometry_msgs::msg::{Twist, TwistStamped};
 use r2r::nav_msgs::msg::Odometry as OdometryMsg;
-use r2r::sensor_msgs::msg::Image;
+use r2r::sensor_msgs::msg::{CompressedImage, Image};
 use r2r::QosProfile;
 use serde::Serialize;
 
 use super::params::{BrainParams, ParamError};
 use super::{convert, NodeError};
 use crate::base::clock::{Clock, WallClock};
+use crate::base::sensor::{Frame, FrameError};
 use crate::driving::brain::{BrainStats, Output, Reason};
 use crate::driving::pilot::{NetworkPilot, Pilot};
 use crate::driving::pipeline::Pipeline;
@@ -56,6 +57,40 @@ impl FrameStamps {
             .iter()
             .find(|(s, _)| *s == seq)
             .map(|(_, t)| t.clone())
+    }
+}
+
+/// The camera subscription, by transport.
+enum Camera<R, C> {
+    Raw(R),
+    Compressed(C),
+}
+
+/// Feeds camera messages to the brain, each decoded into a frame (a malformed one is counted,
+/// dropped and logged) with its exact stamp kept for stamped commands.
+async fn feed<M>(
+    mut messages: impl futures::Stream<Item = M> + Unpin,
+    stamp: impl Fn(&M) -> Time,
+    decode: impl Fn(M, u64) -> Result<Frame, FrameError>,
+    brain: Arc<RealtimeBrain>,
+    stamps: Arc<Mutex<FrameStamps>>,
+) {
+    let (mut seq, mut bad) = (0u64, 0u64);
+    while let Some(msg) = messages.next().await {
+        seq += 1;
+        stamps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(seq, stamp(&msg));
+        match decode(msg, seq) {
+            Ok(frame) => brain.on_frame(frame),
+            Err(e) => {
+                bad += 1;
+                if bad <= 5 || bad % 100 == 0 {
+                    tracing::warn!(error = %e, bad, "dropping a malformed camera image");
+                }
+            }
+        }
     }
 }
 
@@ -238,7 +273,12 @@ pub fn run() -> Result<(), NodeError> {
     } else {
         QosProfile::sensor_data().keep_last(p.qos.camera_depth as usize)
     };
-    let images = node.subscribe::<Image>(&p.topics.camera, camera_qos)?;
+    let camera = if p.camera_transport == "compressed" {
+        let topic = format!("{}/compressed", p.topics.camera.trim_end_matches('/'));
+        Camera::Compressed(node.subscribe::<CompressedImage>(&topic, camera_qos)?)
+    } else {
+        Camera::Raw(node.subscribe::<Image>(&p.topics.camera, camera_qos)?)
+    };
     let odometry = node.subscribe::<OdometryMsg>(&p.topics.odometry, QosProfile::sensor_data())?;
     let mut summary_timer = node.create_wall_timer(settings.summary_period)?;
 
@@ -272,22 +312,14 @@ pub fn run() -> Result<(), NodeError> {
 
         let b = brain.clone();
         tokio::spawn(async move {
-            let (mut seq, mut bad) = (0u64, 0u64);
-            let mut images = images;
-            while let Some(msg) = images.next().await {
-                seq += 1;
-                stamps
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(seq, msg.header.stamp.clone());
-                match convert::frame_from_image(msg, seq) {
-                    Ok(frame) => b.on_frame(frame),
-                    Err(e) => {
-                        bad += 1;
-                        if bad <= 5 || bad % 100 == 0 {
-                            tracing::warn!(error = %e, bad, "dropping a malformed camera image");
-                        }
-                    }
+            match camera {
+                Camera::Raw(images) => {
+                    let stamp = |m: &Image| m.header.stamp.clone();
+                    feed(images, stamp, convert::frame_from_image, b, stamps).await
+                }
+                Camera::Compressed(images) => {
+                    let stamp = |m: &CompressedImage| m.header.stamp.clone();
+                    feed(images, stamp, convert::frame_from_compressed, b, stamps).await
                 }
             }
         });

@@ -1,15 +1,15 @@
 //! Conversions between ROS 2 messages and the core's ROS-free types: `sensor_msgs/Image` ↔
-//! [`Frame`], `nav_msgs/Odometry` ↔ [`Odometry`], [`Command`] → `geometry_msgs/Twist`.
+//! [`Frame`], `sensor_msgs/CompressedImage` → [`Frame`], `nav_msgs/Odometry` ↔ [`Odometry`], [`Command`] → `geometry_msgs/Twist`.
 //! Incoming messages are validated here; a bad image is an error naming what is wrong.
 
 use r2r::builtin_interfaces::msg::Time;
 use r2r::geometry_msgs::msg::{Twist, TwistStamped, Vector3};
 use r2r::nav_msgs::msg::Odometry as OdometryMsg;
-use r2r::sensor_msgs::msg::Image;
+use r2r::sensor_msgs::msg::{CompressedImage, Image};
 
 use crate::base::control::Command;
 use crate::base::geometry::{Pose2, Vec2};
-use crate::base::raw_image::{RawImage, WireEncoding};
+use crate::base::raw_image::{decode_compressed, RawImage, WireEncoding};
 use crate::base::sensor::{Frame, FrameError, Odometry};
 
 /// Seconds of a ROS time stamp.
@@ -41,6 +41,11 @@ pub fn frame_from_image(msg: Image, seq: u64) -> Result<Frame, FrameError> {
         data: msg.data,
     }
     .into_frame(&mut Vec::new())
+}
+
+/// A compressed image message (JPEG or PNG) decoded into an `rgb8` frame.
+pub fn frame_from_compressed(msg: CompressedImage, seq: u64) -> Result<Frame, FrameError> {
+    decode_compressed(seconds(&msg.header.stamp), seq, &msg.format, &msg.data)
 }
 
 /// A frame as an image message.

@@ -133,6 +133,9 @@ pub struct BrainParams {
     pub threads: i64,
     /// Topic names.
     pub topics: Topics,
+    /// `raw`: `sensor_msgs/Image` on `topics.camera`; `compressed`: `sensor_msgs/CompressedImage`
+    /// (JPEG or PNG) on `topics.camera` + `/compressed`, as image_transport names it.
+    pub camera_transport: String,
     /// The command's message type.
     pub command: CommandMsg,
     /// Camera QoS.
@@ -169,6 +172,7 @@ impl Default for BrainParams {
                 cmd_vel: topics::CMD_VEL.into(),
                 summary: topics::SUMMARY.into(),
             },
+            camera_transport: "raw".into(),
             command: CommandMsg {
                 stamped: false,
                 frame_id: "base_link".into(),
@@ -242,6 +246,12 @@ impl BrainParams {
         topic("topics.odometry", &self.topics.odometry)?;
         topic("topics.cmd_vel", &self.topics.cmd_vel)?;
         topic("topics.summary", &self.topics.summary)?;
+        if !matches!(self.camera_transport.as_str(), "raw" | "compressed") {
+            return Err(invalid(
+                "camera_transport",
+                format!("'{}' is neither raw nor compressed", self.camera_transport),
+            ));
+        }
         if self.command.stamped
             && (self.command.frame_id.is_empty()
                 || self.command.frame_id.contains(char::is_whitespace))
@@ -539,6 +549,14 @@ mod tests {
                 },
                 "command.frame_id",
                 "is not a frame id",
+            ),
+            (
+                BrainParams {
+                    camera_transport: "theora".into(),
+                    ..Default::default()
+                },
+                "camera_transport",
+                "neither raw nor compressed",
             ),
             (
                 BrainParams {

@@ -26,7 +26,7 @@ from rcl_interfaces.srv import SetParameters
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,6 +202,57 @@ def test_camera_encodings_each_get_commands(node: Peer) -> None:
               f"(rgb8 {reference:+.4f})")
         assert len(w) >= 0.9 * sent, f"{name}: only {len(w)} Twists for {sent} frames"
         assert abs(np.median(w) - reference) < 0.1, f"{name}: w {np.median(w)} vs {reference}"
+
+
+def jpeg_of(rgb: np.ndarray) -> bytes:
+    """`rgb` as OpenCV's imencode writes it (what compressed_image_transport publishes), from
+    the factory's environment: the ROS one has no image codec."""
+    code = ("import sys, cv2, numpy as np; a = np.frombuffer(sys.stdin.buffer.read(), np.uint8)"
+            f".reshape({rgb.shape}); sys.stdout.buffer.write(cv2.imencode('.jpg', a[..., ::-1])[1])")
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-c", code],
+                          input=rgb.tobytes(), capture_output=True, check=True)
+    return done.stdout
+
+
+def test_compressed_jpeg_frames_get_commands(node: Peer) -> None:
+    """`camera_transport:=compressed`: JPEG CompressedImage on CAMERA/compressed, each answered,
+    steering about as the same picture in rgb8 (JPEG loses a little)."""
+    xs, ys = np.meshgrid(np.arange(640), np.arange(480))
+    rgb = np.stack([xs * 255 // 639, ys * 255 // 479, (xs + ys) * 255 // 1118], -1).astype(np.uint8)
+    jpeg = jpeg_of(rgb)
+    publisher = node.create_publisher(CompressedImage, CAMERA + "/compressed", qos_profile_sensor_data)
+
+    def send() -> None:
+        msg = CompressedImage()
+        msg.header.stamp = node.get_clock().now().to_msg()
+        msg.format, msg.data = "bgr8; jpeg compressed bgr8", jpeg
+        node.sent.append(time.monotonic())
+        publisher.publish(msg)
+
+    answers = {}
+    for transport in ("raw", "compressed"):
+        brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", f"camera_transport:={transport}")
+        try:
+            end = time.monotonic() + 15
+            while time.monotonic() < end and node.count_publishers(CMD) == 0:
+                rclpy.spin_once(node, timeout_sec=0.05)
+            node.wire = ("rgb8", 640 * 3, rgb.tobytes())
+            action = node.frame if transport == "raw" else send
+            spin_for(node, 1.0, 1 / 30, action)
+            node.twists.clear(); node.sent.clear()
+            spin_for(node, 2.0, 1 / 30, action)
+            spin_for(node, 0.3)
+            answers[transport] = (len(node.sent), [t.angular.z for _, t in node.twists])
+        finally:
+            node.wire = None
+            log = stop(brain)
+        assert "malformed" not in log, log
+    node.destroy_publisher(publisher)
+    (_, raw), (sent, w) = answers["raw"], answers["compressed"]
+    print(f"JPEG CompressedImage ({len(jpeg)} bytes): {len(w)} Twists for {sent} frames, median w "
+          f"{np.median(w):+.4f} rad/s (the same picture in rgb8: {np.median(raw):+.4f})")
+    assert len(w) >= 0.9 * sent, f"only {len(w)} Twists for {sent} JPEG frames"
+    assert abs(np.median(w) - np.median(raw)) < 0.1
 
 
 def test_a_robot_gets_twist_stamped_with_the_frames_stamp(node: Peer) -> None:
@@ -455,6 +506,7 @@ def main() -> int:
         "every_frame_gets_a_command": lambda: test_every_frame_gets_a_command(node),
         "camera_encodings_each_get_commands": lambda: test_camera_encodings_each_get_commands(node),
         "a_robot_gets_twist_stamped": lambda: test_a_robot_gets_twist_stamped_with_the_frames_stamp(node),
+        "compressed_jpeg_frames_get_commands": lambda: test_compressed_jpeg_frames_get_commands(node),
         "slow_inference_drops_frames": lambda: test_slow_inference_drops_frames_and_keeps_latency_bounded(node),
         "stalled_camera_stops": lambda: test_a_stalled_camera_stops_the_car(node),
         "topics_remap_and_rate_limits_hold": test_topics_remap_and_rate_limits_hold,
