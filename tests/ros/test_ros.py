@@ -153,6 +153,22 @@ def test_every_frame_gets_a_command(node: Peer) -> None:
     assert "brain node running" in log, log
 
 
+def steering_at(node: Peer, settle: float, seconds: float, action) -> tuple[int, list[float]]:
+    """Sends frames with `action` at 30 Hz for `settle` s, then counts `seconds` of them:
+    (frames sent, the w of each Twist that came)."""
+    spin_for(node, settle, 1 / 30, action)
+    node.twists.clear(); node.sent.clear()
+    spin_for(node, seconds, 1 / 30, action)
+    spin_for(node, 0.3)
+    return len(node.sent), [t.angular.z for _, t in node.twists]
+
+
+def smooth_picture() -> np.ndarray:
+    """A 640x480 colour gradient: conversions and JPEG lose a level or two on it."""
+    xs, ys = np.meshgrid(np.arange(640), np.arange(480))
+    return np.stack([xs * 255 // 639, ys * 255 // 479, (xs + ys) * 255 // 1118], -1).astype(np.uint8)
+
+
 def camera_encodings(rgb: np.ndarray) -> dict[str, tuple[int, bytes]]:
     """`rgb` (h, w, 3) as a camera would send it in each encoding: name -> (step, bytes).
     YUV with BT.601 limited-range coefficients, chroma averaged over each pixel pair; Bayer
@@ -179,19 +195,14 @@ def test_camera_encodings_each_get_commands(node: Peer) -> None:
     """A smooth colour picture sent as rgb8, as a 4:2:2 camera (UYVY, YUYV), as a Bayer sensor
     and as 16-bit RGB: every frame of each is answered, and the network steers each about as
     it steers the rgb8 one (the conversions lose a level or two on a smooth picture)."""
-    xs, ys = np.meshgrid(np.arange(640), np.arange(480))
-    rgb = np.stack([xs * 255 // 639, ys * 255 // 479, (xs + ys) * 255 // 1118], -1).astype(np.uint8)
+    rgb = smooth_picture()
     brain = start("node", "--ros-args", "-p", "model:=fp32")
     answers = {}
     try:
         wait_connected(node)
         for name, (step, data) in camera_encodings(rgb).items():
             node.wire = (name, step, data)
-            spin_for(node, 0.5, 1 / 30, node.frame)
-            node.twists.clear(); node.sent.clear()
-            spin_for(node, 1.5, 1 / 30, node.frame)
-            spin_for(node, 0.3)
-            answers[name] = (len(node.sent), [t.angular.z for _, t in node.twists])
+            answers[name] = steering_at(node, 0.5, 1.5, node.frame)
     finally:
         node.wire = None
         log = stop(brain)
@@ -217,8 +228,7 @@ def jpeg_of(rgb: np.ndarray) -> bytes:
 def test_compressed_jpeg_frames_get_commands(node: Peer) -> None:
     """`camera_transport:=compressed`: JPEG CompressedImage on CAMERA/compressed, each answered,
     steering about as the same picture in rgb8 (JPEG loses a little)."""
-    xs, ys = np.meshgrid(np.arange(640), np.arange(480))
-    rgb = np.stack([xs * 255 // 639, ys * 255 // 479, (xs + ys) * 255 // 1118], -1).astype(np.uint8)
+    rgb = smooth_picture()
     jpeg = jpeg_of(rgb)
     publisher = node.create_publisher(CompressedImage, CAMERA + "/compressed", qos_profile_sensor_data)
 
@@ -237,12 +247,7 @@ def test_compressed_jpeg_frames_get_commands(node: Peer) -> None:
             while time.monotonic() < end and node.count_publishers(CMD) == 0:
                 rclpy.spin_once(node, timeout_sec=0.05)
             node.wire = ("rgb8", 640 * 3, rgb.tobytes())
-            action = node.frame if transport == "raw" else send
-            spin_for(node, 1.0, 1 / 30, action)
-            node.twists.clear(); node.sent.clear()
-            spin_for(node, 2.0, 1 / 30, action)
-            spin_for(node, 0.3)
-            answers[transport] = (len(node.sent), [t.angular.z for _, t in node.twists])
+            answers[transport] = steering_at(node, 1.0, 2.0, node.frame if transport == "raw" else send)
         finally:
             node.wire = None
             log = stop(brain)
