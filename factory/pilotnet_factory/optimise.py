@@ -130,7 +130,7 @@ def label_range_of(description: str) -> tuple[LabelRange, Preprocessing]:
 
 
 def trimmed_variants(args: argparse.Namespace, out: Path, present: list[str],
-                     label_range: LabelRange, description: str, steps: Step) -> dict[str, dict]:
+                     label_range: LabelRange, steps: Step) -> dict[str, dict]:
     """With `--trim`, each variant's steering trim on the training circuits (`trim.py`), from
     the source description's; name -> the manifest fields it sets."""
     if not args.trim:
@@ -268,7 +268,7 @@ def optimise(args: argparse.Namespace) -> dict:
         yaml_path = (out / VARIANTS[name][0]).with_suffix(".yaml")
         yaml_path.write_text(integer_only.description(description, *quant)
                              if name == "integer_only" else description)
-    trims = trimmed_variants(args, out, present, label_range, description, steps)
+    trims = trimmed_variants(args, out, present, label_range, steps)
     for name, (file, backend, precision, method) in VARIANTS.items():
         path = out / file
         if name not in present:

@@ -9,18 +9,19 @@ the simulator on the *training* circuits only, both ways, and shifts the w outpu
 `t = gain * offset`, where `gain` is the expert's own lateral gain (the slope of its labels'
 w against the car's lateral offset); further steps (secant, then false position once the
 offset has changed sign) correct what is left, and the trim with the smallest measured offset
-is kept. The trim goes into the model's own
-description (its w offset) and is recorded in training.json (the trained network) or in the
-manifest entry of each variant; the held-out circuits play no part in it.
+is kept. The trim goes into the model's own description (its w offset) and is recorded in
+training.json (the trained network) or in the manifest entry of each variant; the held-out
+circuits play no part in it.
 
     python -m pilotnet_factory.trim --training DIR --train-data DIR [--binary PATH]
-    python -m pilotnet_factory.trim --models DIR --train-data DIR [--variants a,b] [--binary PATH]
+    python -m pilotnet_factory.trim --models DIR --test-data DIR [--variants a,b] [--binary PATH]
 
 The second form trims every variant of a catalogue (`manifest.yaml`) in its folder, each from
 the trim its description has, re-measures every variant's test MSE with `pilotnet-brain bench`
 (the MSE is taken on the mapped outputs, so it moves with the trim) and rewrites the
 manifest's entries.
 """
+
 from __future__ import annotations
 
 import argparse
