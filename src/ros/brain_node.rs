@@ -67,21 +67,23 @@ enum Camera<R, C> {
 }
 
 /// Feeds camera messages to the brain, each decoded into a frame (a malformed one is counted,
-/// dropped and logged) with its exact stamp kept for stamped commands.
+/// dropped and logged), keeping its exact stamp in `stamps` when commands are stamped.
 async fn feed<M>(
     mut messages: impl futures::Stream<Item = M> + Unpin,
     stamp: impl Fn(&M) -> Time,
     decode: impl Fn(M, u64) -> Result<Frame, FrameError>,
     brain: Arc<RealtimeBrain>,
-    stamps: Arc<Mutex<FrameStamps>>,
+    stamps: Option<Arc<Mutex<FrameStamps>>>,
 ) {
     let (mut seq, mut bad) = (0u64, 0u64);
     while let Some(msg) = messages.next().await {
         seq += 1;
-        stamps
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(seq, stamp(&msg));
+        if let Some(stamps) = &stamps {
+            stamps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(seq, stamp(&msg));
+        }
         match decode(msg, seq) {
             Ok(frame) => brain.on_frame(frame),
             Err(e) => {
@@ -252,8 +254,11 @@ pub fn run() -> Result<(), NodeError> {
     let pipeline = Pipeline::new(pilot, settings.limits);
 
     let cmd_qos = QosProfile::default().keep_last(1).reliable();
-    let stamps = Arc::new(Mutex::new(FrameStamps::default()));
-    let cmd_pub = if p.command.stamped {
+    let stamps = p
+        .command
+        .stamped
+        .then(|| Arc::new(Mutex::new(FrameStamps::default())));
+    let cmd_pub = if let Some(stamps) = &stamps {
         CommandPublisher::Stamped {
             publisher: node.create_publisher::<TwistStamped>(&p.topics.cmd_vel, cmd_qos)?,
             frame_id: p.command.frame_id.clone(),
@@ -273,7 +278,7 @@ pub fn run() -> Result<(), NodeError> {
     } else {
         QosProfile::sensor_data().keep_last(p.qos.camera_depth as usize)
     };
-    let camera = if p.camera_transport == "compressed" {
+    let camera = if settings.compressed_camera {
         let topic = format!("{}/compressed", p.topics.camera.trim_end_matches('/'));
         Camera::Compressed(node.subscribe::<CompressedImage>(&topic, camera_qos)?)
     } else {

@@ -1,5 +1,6 @@
 //! Conversions between ROS 2 messages and the core's ROS-free types: `sensor_msgs/Image` ↔
-//! [`Frame`], `sensor_msgs/CompressedImage` → [`Frame`], `nav_msgs/Odometry` ↔ [`Odometry`], [`Command`] → `geometry_msgs/Twist`.
+//! [`Frame`], `sensor_msgs/CompressedImage` → [`Frame`], `nav_msgs/Odometry` ↔ [`Odometry`],
+//! [`Command`] → `geometry_msgs/Twist` or `TwistStamped`.
 //! Incoming messages are validated here; a bad image is an error naming what is wrong.
 
 use r2r::builtin_interfaces::msg::Time;

@@ -212,6 +212,8 @@ pub struct BrainSettings {
     pub laps: u32,
     /// Summary period.
     pub summary_period: Duration,
+    /// Whether the camera comes as `CompressedImage` on `topics.camera` + `/compressed`.
+    pub compressed_camera: bool,
 }
 
 impl BrainParams {
@@ -246,12 +248,16 @@ impl BrainParams {
         topic("topics.odometry", &self.topics.odometry)?;
         topic("topics.cmd_vel", &self.topics.cmd_vel)?;
         topic("topics.summary", &self.topics.summary)?;
-        if !matches!(self.camera_transport.as_str(), "raw" | "compressed") {
-            return Err(invalid(
-                "camera_transport",
-                format!("'{}' is neither raw nor compressed", self.camera_transport),
-            ));
-        }
+        let compressed_camera = match self.camera_transport.as_str() {
+            "raw" => false,
+            "compressed" => true,
+            other => {
+                return Err(invalid(
+                    "camera_transport",
+                    format!("'{other}' is neither raw nor compressed"),
+                ))
+            }
+        };
         if self.command.stamped
             && (self.command.frame_id.is_empty()
                 || self.command.frame_id.contains(char::is_whitespace))
@@ -288,6 +294,7 @@ impl BrainParams {
             stall_timeout,
             laps: laps as u32,
             summary_period,
+            compressed_camera,
         })
     }
 }
