@@ -116,6 +116,8 @@ pub enum Reason {
     Frame,
     /// No frame for the stall timeout.
     Stalled,
+    /// The brain is switched off: a stop instead of the network's answer.
+    Disabled,
 }
 
 /// One command and where it came from.
@@ -350,6 +352,31 @@ impl Brain {
             compute: step.elapsed,
         };
         self.in_flight = Some((now + delay, out));
+    }
+
+    /// A stop while the brain is switched off, answering `frame` (arrived at `received`) when
+    /// one came, or sent as the switch turns off. The frame is not processed and the rate
+    /// limits start again from standstill, as after a stall.
+    pub fn hold(
+        &mut self,
+        frame: Option<(&Frame, f64)>,
+        now: f64,
+        publish: &mut dyn FnMut(Output),
+    ) {
+        self.in_flight = None;
+        self.pipeline.on_stall();
+        let (frame_seq, frame_stamp, received) = match frame {
+            Some((f, received)) => (f.seq, f.stamp, received),
+            None => (0, 0.0, now),
+        };
+        publish(Output {
+            cmd: Command::STOP,
+            reason: Reason::Disabled,
+            frame_seq,
+            frame_stamp,
+            received,
+            compute: Duration::ZERO,
+        });
     }
 
     fn stall(&mut self, now: f64, publish: &mut dyn FnMut(Output)) {

@@ -30,6 +30,15 @@ struct Shared {
     inbox: Mutex<Inbox>,
     ready: Condvar,
     running: AtomicBool,
+    enabled: AtomicBool,
+}
+
+/// What the thread does next, decided under the inbox's lock and done outside it.
+enum Next {
+    /// Run a brain step, with the frame taken (if any).
+    Step(Option<(Frame, f64)>, Option<f64>, MailboxCounts),
+    /// Switched off: answer the frame taken (or the switch itself) with a stop.
+    Hold(Option<(Frame, f64)>, MailboxCounts),
 }
 
 impl Shared {
@@ -75,6 +84,7 @@ impl RealtimeBrain {
             inbox: Mutex::new(Inbox::default()),
             ready: Condvar::new(),
             running: AtomicBool::new(true),
+            enabled: AtomicBool::new(true),
         });
         let status = Arc::new(Mutex::new(Status::default()));
         let config = BrainConfig {
@@ -87,8 +97,10 @@ impl RealtimeBrain {
             .spawn(move || {
                 let mut brain = Brain::new(pipeline, config, clock.now());
                 let mut refreshed = f64::NEG_INFINITY;
+                // Whether the stop for the switch turning off has been sent.
+                let mut held = false;
                 loop {
-                    let (taken, last_arrival, counts) = {
+                    let next = {
                         let mut inbox = s.inbox();
                         loop {
                             if inbox.closed {
@@ -97,13 +109,23 @@ impl RealtimeBrain {
                             if let Some(odom) = inbox.odometry.take() {
                                 brain.on_odometry(odom);
                             }
+                            if !s.enabled.load(Ordering::Acquire) {
+                                let taken = inbox.frames.take();
+                                if taken.is_some() || !held {
+                                    held = true;
+                                    break Next::Hold(taken, inbox.frames.counts());
+                                }
+                                inbox = s.ready.wait(inbox).unwrap_or_else(|p| p.into_inner());
+                                continue;
+                            }
+                            held = false;
                             let last = inbox.frames.last_arrival();
                             if brain.is_free() && !inbox.frames.is_empty() {
-                                break (inbox.frames.take(), last, inbox.frames.counts());
+                                break Next::Step(inbox.frames.take(), last, inbox.frames.counts());
                             }
                             let wait = brain.deadline(last) - clock.now();
                             if wait <= 0.0 {
-                                break (None, last, inbox.frames.counts());
+                                break Next::Step(None, last, inbox.frames.counts());
                             }
                             inbox = s
                                 .ready
@@ -112,7 +134,17 @@ impl RealtimeBrain {
                                 .0;
                         }
                     };
-                    brain.step(&clock, last_arrival, move || taken, &mut publish);
+                    let counts = match next {
+                        Next::Step(taken, last_arrival, counts) => {
+                            brain.step(&clock, last_arrival, move || taken, &mut publish);
+                            counts
+                        }
+                        Next::Hold(taken, counts) => {
+                            let frame = taken.as_ref().map(|(f, at)| (f, *at));
+                            brain.hold(frame, clock.now(), &mut publish);
+                            counts
+                        }
+                    };
                     // Outside the inbox's lock: a camera callback never waits for this.
                     report(&brain, counts, &st, &mut refreshed, clock.now());
                 }
@@ -134,6 +166,25 @@ impl RealtimeBrain {
     /// Odometry: the newest is handed to the pilot with the next frame.
     pub fn on_odometry(&self, odom: Odometry) {
         self.shared.inbox().odometry = Some(odom);
+    }
+
+    /// Switches the brain on or off. Off, every frame is answered with a stop instead of the
+    /// network's answer (one stop is sent as it turns off, even with no camera) and the stall
+    /// watchdog rests; on again, frames are processed from the next one.
+    pub fn set_enabled(&self, on: bool) {
+        let _inbox = self.shared.inbox();
+        self.shared.enabled.store(on, Ordering::Release);
+        self.shared.ready.notify_one();
+    }
+
+    /// Whether the brain is switched on.
+    pub fn is_enabled(&self) -> bool {
+        self.shared.enabled.load(Ordering::Acquire)
+    }
+
+    /// When the last frame arrived, on [`RealtimeBrain::clock`]; `None` before the first.
+    pub fn last_frame_at(&self) -> Option<f64> {
+        self.shared.inbox().frames.last_arrival()
     }
 
     /// The wall clock the brain stamps arrivals with ([`Output::received`]).
@@ -291,5 +342,38 @@ mod tests {
         assert_eq!(back.frame_seq, 2);
         assert!(b.stats().counters.stall_stops >= 1);
         assert!(b.is_running());
+    }
+
+    #[test]
+    fn a_switched_off_brain_answers_every_frame_with_a_stop_and_no_stall() {
+        let (b, rx) = brain(Gated(None), 50);
+        b.on_frame(frame(1));
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(1)).unwrap().reason,
+            Reason::Frame
+        );
+        b.set_enabled(false);
+        assert!(!b.is_enabled());
+        // One stop as it turns off, then one per frame, never the network's answer.
+        let off = rx.recv_timeout(Duration::from_secs(1)).unwrap();
+        assert_eq!((off.reason, off.cmd), (Reason::Disabled, Command::STOP));
+        for seq in 2..=4 {
+            b.on_frame(frame(seq));
+            let out = rx.recv_timeout(Duration::from_secs(1)).unwrap();
+            assert_eq!(
+                (out.reason, out.cmd, out.frame_seq),
+                (Reason::Disabled, Command::STOP, seq)
+            );
+        }
+        // Quiet for twice the stall timeout: the watchdog rests while off.
+        assert!(rx.recv_timeout(Duration::from_millis(120)).is_err());
+        b.set_enabled(true);
+        b.on_frame(frame(5));
+        let back = rx.iter().find(|o| o.reason == Reason::Frame).unwrap();
+        assert_eq!((back.frame_seq, back.cmd.v), (5, 1.005));
+        // (The processed count is reported just after the answer goes out.)
+        let c = b.stats().counters;
+        assert_eq!((c.frames_received, c.stall_stops), (5, 0));
+        assert!(b.last_frame_at().is_some());
     }
 }

@@ -1,10 +1,11 @@
 //! Lap statistics of a run driven from outside the embedded simulator (the ROS node's
 //! odometry): records it against the reference lap, keeps the wall time beside the run's own
 //! time base, and writes the same record as `pilotnet-brain sim` (stats.json, trajectory.csv,
-//! path.png) once, when the run ends or the node stops.
+//! path.png) once, when the run ends or the node stops. A run can be paused (the brain
+//! switched off): the time it stands paused is left out of its lap and wall times.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::base::sensor::Odometry;
 use crate::driving::brain::BrainStats;
@@ -23,6 +24,39 @@ pub struct LiveLap {
     wall: Option<(Instant, Instant)>,
     ended: Option<EndReason>,
     written: bool,
+    pause: Pause,
+}
+
+/// The paused spans, taken out of the run's times.
+#[derive(Debug, Default)]
+struct Pause {
+    paused: bool,
+    /// The first sample after a pause closes the gap.
+    resumed: bool,
+    /// Run time and wall time taken out so far.
+    offset: (f64, Duration),
+    /// The last sample recorded, raw: its stamp, its wall time, and the interval before it.
+    last: Option<(f64, Instant, f64, Duration)>,
+}
+
+impl Pause {
+    /// `odom` and `wall` with the paused spans taken out: a gap after a pause counts as one
+    /// sample interval.
+    fn adjust(&mut self, odom: &Odometry, wall: Instant) -> (Odometry, Instant) {
+        if std::mem::take(&mut self.resumed) {
+            if let Some((stamp, at, dt, dwall)) = self.last {
+                self.offset.0 += (odom.stamp - stamp - dt).max(0.0);
+                self.offset.1 += wall.saturating_duration_since(at).saturating_sub(dwall);
+            }
+        }
+        let (dt, dwall) = self.last.map_or((0.0, Duration::ZERO), |(stamp, at, ..)| {
+            (odom.stamp - stamp, wall.saturating_duration_since(at))
+        });
+        self.last = Some((odom.stamp, wall, dt, dwall));
+        let mut adjusted = *odom;
+        adjusted.stamp -= self.offset.0;
+        (adjusted, wall.checked_sub(self.offset.1).unwrap_or(wall))
+    }
 }
 
 impl LiveLap {
@@ -38,15 +72,26 @@ impl LiveLap {
             wall: None,
             ended: None,
             written: false,
+            pause: Pause::default(),
         }
+    }
+
+    /// Pauses the run (samples are ignored) or resumes it; the paused time is left out.
+    pub fn set_paused(&mut self, paused: bool) {
+        if self.pause.paused && !paused {
+            self.pause.resumed = true;
+        }
+        self.pause.paused = paused;
     }
 
     /// One odometry sample, stamped in the run's time base (simulated time under
     /// `use_sim_time`), received at wall time `wall`. Returns why the run ended, once.
     pub fn record(&mut self, odom: &Odometry, wall: Instant) -> Option<EndReason> {
-        if self.ended.is_some() {
+        if self.ended.is_some() || self.pause.paused {
             return None;
         }
+        let (odom, wall) = self.pause.adjust(odom, wall);
+        let odom = &odom;
         let (first, _) = *self.wall.get_or_insert((wall, wall));
         self.wall = Some((first, wall));
         let end = self.recorder.record(odom)?;
@@ -209,5 +254,49 @@ mod tests {
             r.laps.percentage_completed
         );
         assert_eq!(lap.write(EndReason::Shutdown, &brain()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_paused_span_is_left_out_of_the_lap_and_wall_times() {
+        let mut lap = live(None);
+        let centre = lap.circuit.centre.clone();
+        let length = centre.length();
+        let wall0 = Instant::now();
+        let (speed, mut t, mut ended) = (5.0, 0.0, None);
+        // Half a lap, 30 s standing still while paused, then the rest.
+        while t < 2.0 * length / speed && ended.is_none() {
+            let driven = if t < 0.5 * length / speed {
+                t
+            } else {
+                (t - 30.0).max(0.5 * length / speed)
+            };
+            let (p, tangent) = centre.at((speed * driven) % length);
+            let odom = Odometry {
+                stamp: 100.0 + t,
+                pose: Pose2 {
+                    p,
+                    yaw: tangent.y.atan2(tangent.x),
+                },
+                v: speed,
+                w: 0.0,
+            };
+            let paused = t >= 0.5 * length / speed && t < 0.5 * length / speed + 30.0;
+            lap.set_paused(paused);
+            ended = lap.record(&odom, wall0 + Duration::from_secs_f64(t));
+            t += 0.05;
+        }
+        assert_eq!(ended, Some(EndReason::LapCompleted));
+        let r = lap.run_record(EndReason::Shutdown, &brain());
+        let lap_s = r.laps.lap_seconds.unwrap();
+        assert!(
+            (lap_s - length / speed).abs() < 0.2,
+            "lap {lap_s} s for {} s driven",
+            length / speed
+        );
+        assert!(
+            (r.real_time_factor - 1.0).abs() < 0.01,
+            "{}",
+            r.real_time_factor
+        );
     }
 }
