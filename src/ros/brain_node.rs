@@ -1,32 +1,36 @@
-//! The brain as a ROS 2 node: camera and odometry in, Twist or TwistStamped out, laps recorded.
+//! The brain as a ROS 2 node: camera and odometry in, Twist or TwistStamped out, laps
+//! recorded, health on `/diagnostics`, an enable switch.
 //!
 //! A thin adapter around the core: subscriptions feed a [`RealtimeBrain`] (latest frame wins,
 //! stall watchdog, the pipeline on its own thread), its commands go out on `cmd_vel`, odometry
 //! also feeds a [`LiveLap`] against the reference lap, timed by the node's ROS clock
-//! (simulated time from `/clock` under `use_sim_time`). rcl is spun on a blocking task; SIGINT
-//! and SIGTERM stop it, and the run record is written when the run ends (lap completed, stuck,
-//! off the road) or, failing that, on shutdown.
+//! (simulated time from `/clock` under `use_sim_time`); a [`HealthMonitor`] judges the brain
+//! once a second. rcl is spun on a blocking task; SIGINT and SIGTERM stop it, and the run
+//! record is written when the run ends (lap completed, stuck, off the road) — the node then
+//! ends too under `exit_on_end` — or, failing that, on shutdown.
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use hdrhistogram::Histogram;
 use r2r::builtin_interfaces::msg::Time;
+use r2r::diagnostic_msgs::msg::DiagnosticArray;
 use r2r::geometry_msgs::msg::{Twist, TwistStamped};
 use r2r::nav_msgs::msg::Odometry as OdometryMsg;
 use r2r::sensor_msgs::msg::{CompressedImage, Image};
+use r2r::std_srvs::srv::SetBool;
 use r2r::QosProfile;
 use serde::Serialize;
 
 use super::params::{BrainParams, ParamError};
-use super::{convert, NodeError};
+use super::timing::{FrameLog, StageFigures, Stages};
+use super::{convert, topics, NodeError};
 use crate::base::clock::{Clock, WallClock};
 use crate::base::sensor::{Frame, FrameError};
 use crate::driving::brain::{BrainStats, Output, Reason};
+use crate::driving::health::{HealthMonitor, Observation};
 use crate::driving::pilot::{NetworkPilot, Pilot};
 use crate::driving::pipeline::Pipeline;
 use crate::driving::realtime::RealtimeBrain;
@@ -36,64 +40,51 @@ use crate::evaluation::record::{Producer, RunInfo, TimeSource, REAL_TIME};
 use crate::inference::manifest::resolve_model;
 use crate::sim::{Look, Track};
 
-/// The header stamps of the last few camera frames by sequence number: a stamped command
-/// carries its frame's stamp exactly (the core's f64 seconds hold it only to ~0.2 µs).
-#[derive(Default)]
-struct FrameStamps(VecDeque<(u64, Time)>);
-
-impl FrameStamps {
-    /// More than the frames that can wait for the brain (one) or be answered meanwhile.
-    const KEPT: usize = 8;
-
-    fn push(&mut self, seq: u64, stamp: Time) {
-        if self.0.len() == Self::KEPT {
-            self.0.pop_front();
-        }
-        self.0.push_back((seq, stamp));
-    }
-
-    fn get(&self, seq: u64) -> Option<Time> {
-        self.0
-            .iter()
-            .find(|(s, _)| *s == seq)
-            .map(|(_, t)| t.clone())
-    }
-}
-
 /// The camera subscription, by transport.
 enum Camera<R, C> {
     Raw(R),
     Compressed(C),
 }
 
+/// What the camera feed shares with the rest of the node.
+struct FeedShared {
+    brain: Arc<RealtimeBrain>,
+    frames: Arc<Mutex<FrameLog>>,
+    stages: Arc<Mutex<Stages>>,
+    malformed: Arc<AtomicU64>,
+}
+
 /// Feeds camera messages to the brain, each decoded into a frame (a malformed one is counted,
-/// dropped and logged), keeping its exact stamp in `stamps` when commands are stamped.
+/// dropped and logged), logging its receipt time and exact stamp.
 async fn feed<M>(
     mut messages: impl futures::Stream<Item = M> + Unpin,
     stamp: impl Fn(&M) -> Time,
     decode: impl Fn(M, u64) -> Result<Frame, FrameError>,
-    brain: Arc<RealtimeBrain>,
-    stamps: Option<Arc<Mutex<FrameStamps>>>,
+    shared: FeedShared,
 ) {
-    let (mut seq, mut bad) = (0u64, 0u64);
+    let clock = *shared.brain.clock();
+    let mut seq = 0u64;
     while let Some(msg) = messages.next().await {
         seq += 1;
-        if let Some(stamps) = &stamps {
-            stamps
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(seq, stamp(&msg));
-        }
-        match decode(msg, seq) {
-            Ok(frame) => brain.on_frame(frame),
+        let receipt = clock.now();
+        lock(&shared.frames).push(seq, receipt, stamp(&msg));
+        let decoded = decode(msg, seq);
+        lock(&shared.stages).decoded(clock.now() - receipt);
+        match decoded {
+            Ok(frame) => shared.brain.on_frame(frame),
             Err(e) => {
-                bad += 1;
-                if bad <= 5 || bad % 100 == 0 {
+                let bad = shared.malformed.fetch_add(1, Ordering::Relaxed) + 1;
+                if bad <= 5 || bad.is_multiple_of(100) {
                     tracing::warn!(error = %e, bad, "dropping a malformed camera image");
                 }
             }
         }
     }
+}
+
+/// A lock that outlives a panicked holder (its data are counters and logs).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The command publisher: `Twist`, or `TwistStamped` with the answered frame's stamp.
@@ -102,52 +93,25 @@ enum CommandPublisher {
     Stamped {
         publisher: r2r::Publisher<TwistStamped>,
         frame_id: String,
-        stamps: Arc<Mutex<FrameStamps>>,
     },
 }
 
 impl CommandPublisher {
-    fn publish(&self, out: &Output) -> Result<(), r2r::Error> {
+    /// Publishes `out`, stamped with `exact` (its frame's header stamp) when known.
+    fn publish(&self, out: &Output, exact: Option<Time>) -> Result<(), r2r::Error> {
         match self {
             CommandPublisher::Plain(p) => p.publish(&convert::twist(out.cmd)),
             CommandPublisher::Stamped {
                 publisher,
                 frame_id,
-                stamps,
             } => {
                 let mut msg = convert::twist_stamped(out.cmd, out.frame_stamp, frame_id);
-                let exact = stamps
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get(out.frame_seq);
                 if let Some(stamp) = exact {
                     msg.header.stamp = stamp;
                 }
                 publisher.publish(&msg)
             }
         }
-    }
-}
-
-/// Frame-to-command latency on the brain's clock, for the summary topic.
-struct Latency(Histogram<u64>);
-
-impl Latency {
-    fn new() -> Self {
-        // Three significant digits: a constant valid for hdrhistogram.
-        Latency(Histogram::new(3).expect("histogram"))
-    }
-
-    /// Answers to frames only: a stall stop answers no frame.
-    fn record(&mut self, out: &Output, now: f64) {
-        if out.reason == Reason::Frame {
-            let micros = ((now - out.received) * 1e6).max(1.0) as u64;
-            let _ = self.0.record(micros);
-        }
-    }
-
-    fn ms(&self, quantile: f64) -> f64 {
-        self.0.value_at_quantile(quantile) as f64 / 1e3
     }
 }
 
@@ -158,10 +122,13 @@ struct Summary {
     brain: BrainStats,
     /// Frames processed per second over the last period.
     processed_hz: f64,
-    /// Median frame-receipt-to-command latency, ms.
-    latency_ms_p50: f64,
-    /// 99th percentile of it, ms.
-    latency_ms_p99: f64,
+    /// Camera messages dropped because they could not be decoded.
+    frames_malformed: u64,
+    /// Whether the brain is switched on.
+    enabled: bool,
+    /// The node's stages.
+    #[serde(flatten)]
+    stages: StageFigures,
 }
 
 /// The lap statistics of this node, when a reference lap is set.
@@ -211,7 +178,7 @@ fn test_delay(pilot: Box<dyn Pilot>) -> Result<Box<dyn Pilot>, NodeError> {
     Ok(pilot)
 }
 
-/// Runs the brain node until SIGINT/SIGTERM.
+/// Runs the brain node until SIGINT/SIGTERM (or, under `exit_on_end`, the run's end).
 pub fn run() -> Result<(), NodeError> {
     let (mut node, p, handler) = super::node_with_params::<BrainParams>("brain")?;
     let settings = p.validate()?;
@@ -254,15 +221,10 @@ pub fn run() -> Result<(), NodeError> {
     let pipeline = Pipeline::new(pilot, settings.limits);
 
     let cmd_qos = QosProfile::default().keep_last(1).reliable();
-    let stamps = p
-        .command
-        .stamped
-        .then(|| Arc::new(Mutex::new(FrameStamps::default())));
-    let cmd_pub = if let Some(stamps) = &stamps {
+    let cmd_pub = if p.command.stamped {
         CommandPublisher::Stamped {
             publisher: node.create_publisher::<TwistStamped>(&p.topics.cmd_vel, cmd_qos)?,
             frame_id: p.command.frame_id.clone(),
-            stamps: stamps.clone(),
         }
     } else {
         CommandPublisher::Plain(node.create_publisher::<Twist>(&p.topics.cmd_vel, cmd_qos)?)
@@ -271,6 +233,10 @@ pub fn run() -> Result<(), NodeError> {
         &p.topics.summary,
         QosProfile::default().keep_last(1),
     )?;
+    let diagnostics_pub =
+        node.create_publisher::<DiagnosticArray>(topics::DIAGNOSTICS, QosProfile::default())?;
+    let mut enable_requests =
+        node.create_service::<SetBool::Service>(&p.topics.enable, QosProfile::default())?;
     let camera_qos = if p.qos.camera_reliable {
         QosProfile::default()
             .keep_last(p.qos.camera_depth as usize)
@@ -286,21 +252,28 @@ pub fn run() -> Result<(), NodeError> {
     };
     let odometry = node.subscribe::<OdometryMsg>(&p.topics.odometry, QosProfile::sensor_data())?;
     let mut summary_timer = node.create_wall_timer(settings.summary_period)?;
+    // diagnostic_updater's period.
+    let mut diagnostics_timer = node.create_wall_timer(Duration::from_secs(1))?;
 
-    let latency = Arc::new(Mutex::new(Latency::new()));
-    let t = latency.clone();
+    let frames = Arc::new(Mutex::new(FrameLog::default()));
+    let stages = Arc::new(Mutex::new(Stages::default()));
+    let malformed = Arc::new(AtomicU64::new(0));
     let wall = WallClock::new();
+    let (f, st) = (frames.clone(), stages.clone());
     let brain = Arc::new(RealtimeBrain::spawn(
         pipeline,
         settings.stall_timeout,
         wall,
         move |out| {
-            if let Err(e) = cmd_pub.publish(&out) {
+            let known = lock(&f).get(out.frame_seq);
+            let start = wall.now();
+            if let Err(e) = cmd_pub.publish(&out, known.as_ref().map(|k| k.1.clone())) {
                 tracing::warn!(error = %e, "cannot publish the command");
             }
-            t.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .record(&out, wall.now());
+            // Answers to frames only: a stall or a switched-off brain answers no network.
+            if out.reason == Reason::Frame {
+                lock(&st).published(known.map(|k| k.0), out.received, start, wall.now());
+            }
         },
     )?);
     tracing::info!(model = %model.display(), pilot = %pilot_name, camera = %p.topics.camera,
@@ -310,26 +283,33 @@ pub fn run() -> Result<(), NodeError> {
         .worker_threads(2)
         .enable_all()
         .build()?;
+    let ended = Arc::new(tokio::sync::Notify::new());
+    let exit_on_end = p.exit_on_end;
     runtime.block_on(async move {
         tokio::spawn(handler);
         let running = Arc::new(AtomicBool::new(true));
         let spin = super::spin(node, running.clone(), Duration::from_millis(5));
 
-        let b = brain.clone();
+        let shared = FeedShared {
+            brain: brain.clone(),
+            frames,
+            stages: stages.clone(),
+            malformed: malformed.clone(),
+        };
         tokio::spawn(async move {
             match camera {
                 Camera::Raw(images) => {
                     let stamp = |m: &Image| m.header.stamp.clone();
-                    feed(images, stamp, convert::frame_from_image, b, stamps).await
+                    feed(images, stamp, convert::frame_from_image, shared).await
                 }
                 Camera::Compressed(images) => {
                     let stamp = |m: &CompressedImage| m.header.stamp.clone();
-                    feed(images, stamp, convert::frame_from_compressed, b, stamps).await
+                    feed(images, stamp, convert::frame_from_compressed, shared).await
                 }
             }
         });
 
-        let (b, l) = (brain.clone(), laps.clone());
+        let (b, l, e, c) = (brain.clone(), laps.clone(), ended.clone(), clock.clone());
         tokio::spawn(async move {
             let mut odometry = odometry;
             let mut waiting_for_clock = false;
@@ -339,7 +319,7 @@ pub fn run() -> Result<(), NodeError> {
                 let Some(l) = &l else { continue };
                 // Lap times in the node's ROS time, as Behavior Metrics keeps them: simulated
                 // under use_sim_time.
-                let Some(now) = ros_now(&clock) else {
+                let Some(now) = ros_now(&c) else {
                     if !waiting_for_clock && sim_time {
                         tracing::warn!(
                             "use_sim_time is set and nothing has come on /clock yet; \
@@ -355,14 +335,42 @@ pub fn run() -> Result<(), NodeError> {
                     continue;
                 };
                 odom.stamp = now;
-                let mut lap = l.lock().unwrap_or_else(|p| p.into_inner());
+                let mut lap = lock(l);
                 if let Some(end) = lap.record(&odom, Instant::now()) {
                     write_stats(&mut lap, end, &b);
+                    if exit_on_end {
+                        tracing::info!(end = end.as_str(), "the run ended; exit_on_end is set");
+                        e.notify_one();
+                    }
                 }
             }
         });
 
-        let (b, t) = (brain.clone(), latency.clone());
+        let (b, l) = (brain.clone(), laps.clone());
+        tokio::spawn(async move {
+            while let Some(request) = enable_requests.next().await {
+                let on = request.message.data;
+                b.set_enabled(on);
+                if let Some(l) = &l {
+                    lock(l).set_paused(!on);
+                }
+                tracing::info!(enabled = on, "enable switch");
+                let response = SetBool::Response {
+                    success: true,
+                    message: if on {
+                        "driving"
+                    } else {
+                        "disabled: zero commands"
+                    }
+                    .into(),
+                };
+                if let Err(e) = request.respond(response) {
+                    tracing::warn!(error = %e, "cannot answer the enable request");
+                }
+            }
+        });
+
+        let (b, st, m) = (brain.clone(), stages.clone(), malformed.clone());
         tokio::spawn(async move {
             let mut last = (Instant::now(), 0u64);
             loop {
@@ -373,14 +381,12 @@ pub fn run() -> Result<(), NodeError> {
                 let processed = stats.counters.frames_processed;
                 let hz = (processed - last.1) as f64 / last.0.elapsed().as_secs_f64().max(1e-9);
                 last = (Instant::now(), processed);
-                let summary = {
-                    let latency = t.lock().unwrap_or_else(|p| p.into_inner());
-                    Summary {
-                        brain: stats,
-                        processed_hz: hz,
-                        latency_ms_p50: latency.ms(0.5),
-                        latency_ms_p99: latency.ms(0.99),
-                    }
+                let summary = Summary {
+                    brain: stats,
+                    processed_hz: hz,
+                    frames_malformed: m.load(Ordering::Relaxed),
+                    enabled: b.is_enabled(),
+                    stages: lock(&st).figures(),
                 };
                 let msg = r2r::std_msgs::msg::String {
                     data: serde_json::to_string(&summary).unwrap_or_default(),
@@ -391,14 +397,40 @@ pub fn run() -> Result<(), NodeError> {
             }
         });
 
-        super::wait_for_shutdown().await;
-        tracing::info!("shutting down");
+        let (b, m) = (brain.clone(), malformed.clone());
+        let name = format!("brain: {pilot_name}");
+        let hardware_id = format!("{} on {}", model.display(), settings.backend.device);
+        let mut health = HealthMonitor::new(settings.health, wall.now());
+        tokio::spawn(async move {
+            loop {
+                if diagnostics_timer.tick().await.is_err() {
+                    break;
+                }
+                let seen = Observation {
+                    now: wall.now(),
+                    last_frame_at: b.last_frame_at(),
+                    malformed_frames: m.load(Ordering::Relaxed),
+                    enabled: b.is_enabled(),
+                };
+                let report = health.report(&b.stats(), &seen);
+                let now = ros_now(&clock).map_or_else(Time::default, convert::stamp);
+                let msg = convert::diagnostics(&report, &name, &hardware_id, now);
+                if let Err(e) = diagnostics_pub.publish(&msg) {
+                    tracing::warn!(error = %e, "cannot publish diagnostics");
+                }
+            }
+        });
+
+        tokio::select! {
+            _ = super::wait_for_shutdown() => tracing::info!("shutting down"),
+            _ = ended.notified() => tracing::info!("ending: the run record is written"),
+        }
         running.store(false, Ordering::Relaxed);
         let _ = spin.await;
         if let Some(l) = &laps {
-            let mut lap = l.lock().unwrap_or_else(|p| p.into_inner());
-            write_stats(&mut lap, EndReason::Shutdown, &brain);
+            write_stats(&mut lock(l), EndReason::Shutdown, &brain);
         }
-    });
+        Ok::<(), NodeError>(())
+    })?;
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! Conversions between ROS 2 messages and the core's ROS-free types: `sensor_msgs/Image` ↔
 //! [`Frame`], `sensor_msgs/CompressedImage` → [`Frame`], `nav_msgs/Odometry` ↔ [`Odometry`],
-//! [`Command`] → `geometry_msgs/Twist` or `TwistStamped`.
+//! [`Command`] → `geometry_msgs/Twist` or `TwistStamped`, a health [`Report`] →
+//! `diagnostic_msgs/DiagnosticArray`.
 //! Incoming messages are validated here; a bad image is an error naming what is wrong.
 
 use r2r::builtin_interfaces::msg::Time;
+use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use r2r::geometry_msgs::msg::{Twist, TwistStamped, Vector3};
 use r2r::nav_msgs::msg::Odometry as OdometryMsg;
 use r2r::sensor_msgs::msg::{CompressedImage, Image};
@@ -12,6 +14,7 @@ use crate::base::control::Command;
 use crate::base::geometry::{Pose2, Vec2};
 use crate::base::raw_image::{decode_compressed, RawImage, WireEncoding};
 use crate::base::sensor::{Frame, FrameError, Odometry};
+use crate::driving::health::Report;
 
 /// Seconds of a ROS time stamp.
 pub fn seconds(t: &Time) -> f64 {
@@ -114,6 +117,28 @@ pub fn twist_stamped(cmd: Command, stamp_s: f64, frame_id: &str) -> TwistStamped
     msg.header.stamp = stamp(stamp_s);
     msg.header.frame_id = frame_id.to_string();
     msg.twist = twist(cmd);
+    msg
+}
+
+/// A health report as diagnostic_updater writes one: a single status named
+/// `<node>: <task>`, stamped `now`, its figures as key/value pairs.
+pub fn diagnostics(report: &Report, name: &str, hardware_id: &str, now: Time) -> DiagnosticArray {
+    let mut msg = DiagnosticArray::default();
+    msg.header.stamp = now;
+    msg.status.push(DiagnosticStatus {
+        level: report.level.as_byte(),
+        name: name.to_string(),
+        message: report.message.clone(),
+        hardware_id: hardware_id.to_string(),
+        values: report
+            .values
+            .iter()
+            .map(|(key, value)| KeyValue {
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+    });
     msg
 }
 

@@ -9,6 +9,7 @@ pub mod brain_node;
 pub mod convert;
 pub mod params;
 pub mod sim_node;
+pub mod timing;
 pub mod topics;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -16,6 +16,7 @@ use super::topics;
 use crate::base::control::CommandLimits;
 use crate::base::settings::{positive, within, InvalidSetting};
 use crate::driving::brain::BrainConfig;
+use crate::driving::health::HealthConfig;
 use crate::inference::backend::{BackendConfig, BackendKind, Device};
 use crate::sim::world::WorldConfig;
 use crate::sim::Look;
@@ -84,6 +85,20 @@ pub struct Topics {
     pub cmd_vel: String,
     /// Periodic JSON summary (std_msgs/String).
     pub summary: String,
+    /// The enable switch, a std_srvs/SetBool service: false → zero commands, statistics
+    /// paused; true → driving again.
+    pub enable: String,
+}
+
+/// What `/diagnostics` judges the brain against.
+#[derive(RosParams, Debug, Clone, PartialEq)]
+pub struct Diagnostics {
+    /// The camera's nominal rate, Hz (0.0: reported, not judged).
+    pub expected_camera_hz: f64,
+    /// WARN below this fraction of the expected rate.
+    pub min_rate_fraction: f64,
+    /// WARN when the inference's 99th percentile exceeds this, ms (0.0: not judged).
+    pub inference_budget_ms: f64,
 }
 
 /// The velocity command's message.
@@ -155,12 +170,18 @@ pub struct BrainParams {
     pub stats_dir: String,
     /// Period of the summary topic, s.
     pub summary_period_s: f64,
+    /// Health on `/diagnostics`, once a second.
+    pub diagnostics: Diagnostics,
+    /// End the node once the run record is written (lap completed, stuck, off the road), so a
+    /// scripted run ends by itself; false: keep driving until stopped.
+    pub exit_on_end: bool,
 }
 
 impl Default for BrainParams {
     fn default() -> Self {
         let limits = CommandLimits::default();
         let backend = BackendConfig::default();
+        let health = HealthConfig::default();
         BrainParams {
             model: "fp32".into(),
             backend: String::new(),
@@ -171,6 +192,7 @@ impl Default for BrainParams {
                 odometry: topics::ODOMETRY.into(),
                 cmd_vel: topics::CMD_VEL.into(),
                 summary: topics::SUMMARY.into(),
+                enable: topics::ENABLE.into(),
             },
             camera_transport: "raw".into(),
             command: CommandMsg {
@@ -193,6 +215,12 @@ impl Default for BrainParams {
             laps: 1,
             stats_dir: String::new(),
             summary_period_s: 1.0,
+            diagnostics: Diagnostics {
+                expected_camera_hz: health.expected_camera_hz,
+                min_rate_fraction: health.min_rate_fraction,
+                inference_budget_ms: health.inference_budget_ms,
+            },
+            exit_on_end: false,
         }
     }
 }
@@ -214,6 +242,8 @@ pub struct BrainSettings {
     pub summary_period: Duration,
     /// Whether the camera comes as `CompressedImage` on `topics.camera` + `/compressed`.
     pub compressed_camera: bool,
+    /// What `/diagnostics` judges against.
+    pub health: HealthConfig,
 }
 
 impl BrainParams {
@@ -248,6 +278,7 @@ impl BrainParams {
         topic("topics.odometry", &self.topics.odometry)?;
         topic("topics.cmd_vel", &self.topics.cmd_vel)?;
         topic("topics.summary", &self.topics.summary)?;
+        topic("topics.enable", &self.topics.enable)?;
         let compressed_camera = match self.camera_transport.as_str() {
             "raw" => false,
             "compressed" => true,
@@ -287,6 +318,13 @@ impl BrainParams {
         let period = positive("summary_period_s", self.summary_period_s).map_err(param(""))?;
         let summary_period = Duration::try_from_secs_f64(period)
             .map_err(|_| invalid("summary_period_s", format!("{period} is too long")))?;
+        let health = HealthConfig {
+            expected_camera_hz: self.diagnostics.expected_camera_hz,
+            min_rate_fraction: self.diagnostics.min_rate_fraction,
+            inference_budget_ms: self.diagnostics.inference_budget_ms,
+            stall_timeout,
+        };
+        health.validate().map_err(param("diagnostics."))?;
         Ok(BrainSettings {
             model: self.model.clone(),
             backend,
@@ -295,6 +333,7 @@ impl BrainParams {
             laps: laps as u32,
             summary_period,
             compressed_camera,
+            health,
         })
     }
 }

@@ -9,5 +9,9 @@ pub const ODOMETRY: &str = "/F1ROS/odom";
 pub const CMD_VEL: &str = "/F1ROS/cmd_vel";
 /// The brain's periodic JSON summary (`std_msgs/String`).
 pub const SUMMARY: &str = "/brain/summary";
+/// The brain's enable switch (`std_srvs/SetBool` service).
+pub const ENABLE: &str = "/brain/enable";
+/// Health reports (`diagnostic_msgs/DiagnosticArray`), fixed by ROS's diagnostics tools.
+pub const DIAGNOSTICS: &str = "/diagnostics";
 /// Simulated time (`rosgraph_msgs/Clock`), fixed by ROS.
 pub const CLOCK: &str = "/clock";
