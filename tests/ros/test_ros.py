@@ -1,7 +1,8 @@
 """ROS 2 integration tests of the brain node and the simulator node, with rclpy as the peer.
 
-Run by tests/ros/run.sh (inside a private network namespace). Each test starts the release
-binary as a separate process with ROS arguments, talks to it over real rcl/DDS, and prints the
+Run by tests/ros/run.sh (inside a private network namespace, after colcon installed the
+package). Each test starts the release binary as a separate process with ROS arguments, or the
+installed launch files with `ros2 launch`, talks to the nodes over real rcl/DDS, and prints the
 figures it measured. Exit status 0 when every test passes.
 """
 
@@ -19,15 +20,17 @@ from pathlib import Path
 import numpy as np
 import rclpy
 import yaml
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
-from rcl_interfaces.srv import SetParameters
+from rcl_interfaces.srv import GetParameters, ListParameters, SetParameters
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import String
+from std_srvs.srv import SetBool
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = ROOT / "target" / "release" / "pilotnet-brain"
@@ -37,7 +40,7 @@ WORLD = ROOT.parent / "shared" / "gazebo-f1" / "simple_circuit" / "model.sdf"
 BRAIN_PARAMS = ROOT / "config" / "brain.yaml"
 # The topic names are the brain's defaults, as its params file holds them.
 _TOPICS = yaml.safe_load(BRAIN_PARAMS.read_text())["brain"]["ros__parameters"]["topics"]
-CAMERA, ODOM, CMD, SUMMARY = (_TOPICS[k] for k in ("camera", "odometry", "cmd_vel", "summary"))
+CAMERA, ODOM, CMD, SUMMARY, ENABLE = (_TOPICS[k] for k in ("camera", "odometry", "cmd_vel", "summary", "enable"))
 
 
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -45,11 +48,63 @@ def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
                             text=True, env={**os.environ, **(env or {})})
 
 
-def stop(p: subprocess.Popen) -> str:
+def launch(*args: str) -> subprocess.Popen:
+    """`ros2 launch pilotnet_brain ARGS` as a user types it (the package colcon installed)."""
+    return subprocess.Popen(["ros2", "launch", "pilotnet_brain", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def ros2(*args: str, timeout: float = 30) -> str:
+    """A `ros2` command as a user types it; its output."""
+    p = subprocess.run(["ros2", *args], capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, f"ros2 {' '.join(args)}: exit {p.returncode}\n{p.stdout}{p.stderr}"
+    return p.stdout
+
+
+def call(node: Node, kind, name: str, request, seconds: float = 10.0):
+    """One service call from the peer, as `ros2 param` makes it."""
+    client = node.create_client(kind, name)
+    try:
+        assert client.wait_for_service(timeout_sec=seconds), f"no service {name}"
+        future = client.call_async(request)
+        end = time.monotonic() + seconds
+        while not future.done() and time.monotonic() < end:
+            rclpy.spin_once(node, timeout_sec=0.02)
+        assert future.done(), f"{name} did not answer"
+        return future.result()
+    finally:
+        node.destroy_client(client)
+
+
+def param_names(node: Node, of: str) -> list[str]:
+    """What `ros2 param list` prints for node `of`."""
+    return list(call(node, ListParameters, f"{of}/list_parameters", ListParameters.Request()).result.names)
+
+
+def param_value(node: Node, of: str, name: str) -> str:
+    """What `ros2 param get` prints for a string parameter."""
+    return call(node, GetParameters, f"{of}/get_parameters", GetParameters.Request(names=[name])).values[0].string_value
+
+
+def echo_once(node: Node, kind, topic: str, seconds: float = 10.0):
+    """The first message on `topic`, as `ros2 topic echo --once` shows it."""
+    got = []
+    sub = node.create_subscription(kind, topic, got.append, 10)
+    try:
+        end = time.monotonic() + seconds
+        while not got and time.monotonic() < end:
+            rclpy.spin_once(node, timeout_sec=0.05)
+        assert got, f"nothing on {topic} within {seconds} s"
+        return got[0]
+    finally:
+        node.destroy_subscription(sub)
+
+
+def stop(p: subprocess.Popen, timeout: float = 10) -> str:
     if p.poll() is None:
         p.send_signal(signal.SIGINT)
         try:
-            p.wait(timeout=10)
+            p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             p.kill()
     out = p.stdout.read() if p.stdout else ""
@@ -128,10 +183,13 @@ def stream(node: Peer, seconds: float) -> None:
 
 def latencies(node: Peer) -> np.ndarray:
     """Frame-to-command latency: each Twist against the latest frame sent before it (the
-    frame it answers when the brain keeps up; a Twist carries no frame id)."""
+    frame it answers when the brain keeps up; a Twist carries no frame id). Twists more than
+    0.2 s after the last frame are the stall watchdog's stops, not answers."""
     sent = np.array(node.sent)
     out = []
     for t, _ in node.twists:
+        if t > sent[-1] + 0.2:
+            continue
         i = np.searchsorted(sent, t) - 1
         if i >= 0:
             out.append(t - sent[i])
@@ -142,12 +200,20 @@ def test_every_frame_gets_a_command(node: Peer) -> None:
     """With the shipped params file: every value in it is accepted, and every frame answered."""
     brain = start("node", "--ros-args", "--params-file", str(BRAIN_PARAMS), "-p", "summary_period_s:=0.5")
     try:
+        node.summaries.clear()
         stream(node, 10.0)
+        spin_for(node, 0.7)
         n, got = len(node.sent), len(node.twists)
         lat = latencies(node)
         print(f"30 Hz 640x480 rgb8: {n} frames, {got} Twists ({100 * got / n:.1f} %), "
               f"frame-to-command latency p50 {np.median(lat):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms")
         assert got >= 0.99 * n, f"only {got} Twists for {n} frames"
+        s = node.summaries[-1]
+        stages = ["decode", "preprocess", "inference", "publish", "latency", "receipt_to_publish"]
+        print("  inside the node, p50 / p99 ms: " + ", ".join(
+            f"{k} {s[k + '_ms_p50']:.3f} / {s[k + '_ms_p99']:.3f}" for k in stages))
+        assert s["frames_malformed"] == 0 and s["enabled"], s
+        assert s["receipt_to_publish_ms_p50"] >= s["inference_ms_p50"], s
     finally:
         log = stop(brain)
     assert "brain node running" in log, log
@@ -361,6 +427,81 @@ def test_nan_network_stops_the_car_and_shutdown_writes_stats(node: Peer) -> None
     assert s["non_finite_commands"] > 30, s
 
 
+def test_diagnostics_warn_on_a_slow_camera_err_on_a_stall_and_recover(node: Peer) -> None:
+    """/diagnostics once a second in diagnostic_updater's form: OK at the expected 20 Hz,
+    WARN at 10 Hz, ERROR when the camera stops, OK again when it comes back."""
+    reports: list[tuple[float, int, str, dict]] = []
+    sub = node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: reports.extend(
+        (time.monotonic(), st.level[0] if isinstance(st.level, bytes) else st.level, st.message,
+         {kv.key: kv.value for kv in st.values}) for st in m.status), 10)
+    brain = start("node", "--ros-args", "-p", "model:=fp32")
+    try:
+        wait_connected(node)
+        phases = [("20 Hz", 1 / 20, 3.5, 0), ("10 Hz", 1 / 10, 3.5, 1), ("stalled", None, 2.5, 2),
+                  ("back at 20 Hz", 1 / 20, 3.5, 0)]
+        seen = []
+        for label, every, seconds, want in phases:
+            begin = time.monotonic()
+            if every is None:
+                spin_for(node, seconds)
+            else:
+                spin_for(node, seconds, every, node.frame)
+            # Reports from 1.5 s into the phase on judge only this phase's frames.
+            late = [r for r in reports if begin + 1.5 <= r[0] <= time.monotonic()]
+            assert late, f"{label}: no /diagnostics report"
+            level, message, values = late[-1][1:]
+            seen.append(f"{label}: level {level} '{message}' (camera {values['camera rate (Hz)']} Hz)")
+            assert level == want, seen
+        print("/diagnostics: " + "; ".join(seen))
+        assert values["expected camera rate (Hz)"] == "20.00" and "inference p99 (ms)" in values, values
+        assert reports and all(r[2] for r in reports), reports
+    finally:
+        node.destroy_subscription(sub)
+        stop(brain)
+
+
+def test_the_enable_switch_stops_and_restarts_the_brain(node: Peer) -> None:
+    """std_srvs/SetBool on the enable service: false → every command a zero Twist, true →
+    the network drives again."""
+    brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", "summary_period_s:=0.5")
+    client = node.create_client(SetBool, ENABLE)
+    try:
+        assert client.wait_for_service(timeout_sec=15), "no enable service"
+
+        def switch(on: bool) -> SetBool.Response:
+            future = client.call_async(SetBool.Request(data=on))
+            end = time.monotonic() + 5
+            while not future.done() and time.monotonic() < end:
+                spin_for(node, 0.02, 1 / 30, node.frame)
+            assert future.done(), "the enable service did not answer"
+            return future.result()
+
+        stream(node, 1.0)
+        driving = [m.linear.x for _, m in node.twists]
+        off = switch(False)
+        spin_for(node, 0.3, 1 / 30, node.frame)
+        node.twists.clear(); node.summaries.clear()
+        spin_for(node, 2.0, 1 / 30, node.frame)
+        held = [(m.linear.x, m.angular.z) for _, m in node.twists]
+        summary_off = node.summaries[-1]
+        on = switch(True)
+        spin_for(node, 0.3, 1 / 30, node.frame)
+        node.twists.clear()
+        spin_for(node, 1.0, 1 / 30, node.frame)
+        again = [m.linear.x for _, m in node.twists]
+        print(f"enable switch: driving v≈{np.mean(driving):.2f} m/s; off ({off.message!r}): "
+              f"{len(held)} Twists, all zero: {all(h == (0.0, 0.0) for h in held)}; "
+              f"on ({on.message!r}): v≈{np.mean(again):.2f} m/s")
+        assert off.success and on.success
+        # (The last command before the switch may be a stall stop: the stream pauses.)
+        assert np.median(driving) > 0 and min(again) > 0, (driving, again)
+        assert len(held) > 40 and all(h == (0.0, 0.0) for h in held), held
+        assert summary_off["enabled"] is False, summary_off
+    finally:
+        node.destroy_client(client)
+        stop(brain)
+
+
 def test_a_parameter_set_while_running_is_reported(node: Peer) -> None:
     """`ros2 param set` on the running brain: accepted by the parameter service, and the log
     says it takes effect at the next start (the node reads its parameters once)."""
@@ -384,31 +525,38 @@ def test_a_parameter_set_while_running_is_reported(node: Peer) -> None:
     assert "takes effect when the node restarts" in log and "limits.v_max" in log, log
 
 
-def test_sim_node_and_brain_complete_a_lap_in_simulated_time(node: Peer) -> None:
-    """Two processes over ROS 2 on Behavior Metrics' SimpleCircuit world; the brain on
-    use_sim_time, so its lap statistics are in the simulator's /clock time, which the peer
-    watches too."""
+def test_behavior_metrics_launch_completes_a_lap_in_simulated_time_and_ends(node: Peer) -> None:
+    """The simulator node standing in for Behavior Metrics' Gazebo (its SimpleCircuit world),
+    the brain from `ros2 launch pilotnet_brain behavior_metrics.launch.py` on use_sim_time: its
+    lap statistics are in the simulator's /clock time, which the peer watches too, and with
+    exit_on_end:=true the launch ends by itself once they are written."""
     stats = Path(tempfile.mkdtemp()) / "stats"
     clock: list[tuple[float, float]] = []
     sub = node.create_subscription(
         Clock, "/clock", lambda m: clock.append((time.monotonic(), m.clock.sec + m.clock.nanosec * 1e-9)), 10)
     sim = start("sim-node", "--ros-args", "-p", f"world:={WORLD}", "-p", "real_time_factor:=2.0")
-    brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", f"reference_lap:={WORLD}",
-                  "-p", f"stats_dir:={stats}", "-p", "use_sim_time:=true")
+    brain = launch("behavior_metrics.launch.py", f"reference_lap:={WORLD}", f"stats_dir:={stats}",
+                   "exit_on_end:=true")
     try:
-        end = time.monotonic() + 60
-        while time.monotonic() < end and not (stats / "stats.json").exists():
+        end = time.monotonic() + 90
+        while time.monotonic() < end and brain.poll() is None:
             rclpy.spin_once(node, timeout_sec=0.05)
-        assert (stats / "stats.json").exists(), "no stats.json within 60 s"
+        ended_at = time.monotonic()
+        assert brain.poll() is not None, "the launch did not end within 90 s"
+        log = brain.stdout.read()
+        assert brain.returncode == 0, f"exit {brain.returncode}\n{log}"
+        assert (stats / "stats.json").exists(), f"no stats.json\n{log}"
         s = json.loads((stats / "stats.json").read_text())
-        (w0, c0), (w1, c1) = clock[len(clock) // 4], clock[-1]
+        (w0, c0), (w1, c1) = clock[len(clock) // 4], [c for c in clock if c[0] <= ended_at][-1]
         peer_rtf = (c1 - c0) / (w1 - w0)
-        print(f"sim-node + brain over ROS 2 (use_sim_time): {s['end_reason']}, lap {s['lap_seconds']:.1f} s "
-              f"simulated in {s['wall_seconds']:.1f} s wall, real-time factor {s['real_time_factor']:.2f} "
-              f"(peer, from /clock: {peer_rtf:.2f}), MAE {s['position_deviation_mae_m']:.4f} m, "
-              f"{s['frames_received']} frames received, {s['frames_dropped']} dropped, "
-              f"inference p50 {s['inference_ms_p50']:.3f} ms")
+        print(f"sim-node + behavior_metrics.launch.py (use_sim_time, exit_on_end): {s['end_reason']}, "
+              f"lap {s['lap_seconds']:.1f} s simulated in {s['wall_seconds']:.1f} s wall, real-time factor "
+              f"{s['real_time_factor']:.2f} (peer, from /clock: {peer_rtf:.2f}), MAE "
+              f"{s['position_deviation_mae_m']:.4f} m, {s['frames_received']} frames received, "
+              f"{s['frames_dropped']} dropped, inference p50 {s['inference_ms_p50']:.3f} ms; the launch "
+              f"ended by itself ({log.strip().splitlines()[-1]})")
         assert s["lap_completed"], s
+        assert "process has finished cleanly" in log, log
         # What ran, as the node states it: it cannot know the camera's rate, and says so.
         assert (s["producer"], s["time_source"], s["latency"]) == ("ros_node", "ros_sim_time", "real_time"), s
         assert s["camera_hz"] is None and s["backend"] == "ort" and s["device"] == "cpu", s
@@ -421,6 +569,88 @@ def test_sim_node_and_brain_complete_a_lap_in_simulated_time(node: Peer) -> None
         node.destroy_subscription(sub)
         stop(brain)
         stop(sim)
+
+
+def test_sim_launch_drives_a_lap_and_ends_by_itself() -> None:
+    """`ros2 launch pilotnet_brain sim.launch.py ... exit_on_end:=true`: both nodes from the
+    installed package, a lap, its statistics, and the whole launch ends with status 0."""
+    stats = Path(tempfile.mkdtemp()) / "stats"
+    began = time.monotonic()
+    p = launch("sim.launch.py", "circuit:=lakeside", "model:=static_int8", "real_time_factor:=2.0",
+               f"stats_dir:={stats}", "exit_on_end:=true")
+    try:
+        log, _ = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        log = stop(p)
+        raise AssertionError(f"the launch did not end within 120 s\n{log}")
+    took = time.monotonic() - began
+    assert p.returncode == 0, f"exit {p.returncode}\n{log}"
+    s = json.loads((stats / "stats.json").read_text())
+    print(f"sim.launch.py exit_on_end:=true: {s['end_reason']} on lakeside with static_int8, lap "
+          f"{s['lap_seconds']:.1f} s simulated, MAE {s['position_deviation_mae_m']:.4f} m; launch ended by "
+          f"itself after {took:.1f} s")
+    assert s["lap_completed"] and s["pilot"].endswith("static_int8.onnx"), s
+    assert log.count("process has finished cleanly") == 2, log
+
+
+def test_sigint_stops_a_launch_cleanly_and_a_peer_sees_the_nodes(node: Peer) -> None:
+    """While sim.launch.py runs, a peer lists the nodes, their parameters, the summary and
+    /diagnostics (over the graph and parameter services `ros2 node/param/topic` use: those
+    commands are not among ../shared/ros2-python's tools); then SIGINT to `ros2 launch` stops
+    both nodes cleanly, stats flushed."""
+    stats = Path(tempfile.mkdtemp()) / "stats"
+    prefix = ros2("pkg", "prefix", "pilotnet_brain").strip()
+    p = launch("sim.launch.py", "circuit:=lakeside", f"stats_dir:={stats}")
+    try:
+        end = time.monotonic() + 30
+        nodes: set[str] = set()
+        while time.monotonic() < end and not {"brain", "sim"} <= nodes:
+            rclpy.spin_once(node, timeout_sec=0.1)
+            nodes = set(node.get_node_names())
+        assert {"brain", "sim"} <= nodes, nodes
+        params = param_names(node, "/brain")
+        model = param_value(node, "/brain", "model")
+        summary = echo_once(node, String, SUMMARY)
+        diagnostics = echo_once(node, DiagnosticArray, "/diagnostics")
+        time.sleep(2.0)
+    finally:
+        log = stop(p, timeout=20)
+    status = diagnostics.status[0]
+    print(f"ros2 pkg prefix: {prefix}; nodes {sorted(nodes)}; /brain has {len(params)} parameters, "
+          f"model {model!r}; {SUMMARY}: {len(summary.data)} characters; /diagnostics: "
+          f"{status.name!r} level {status.level!r} {status.message!r}; SIGINT: exit {p.returncode}")
+    assert prefix.endswith("install/pilotnet_brain"), prefix
+    assert "exit_on_end" in params and "diagnostics.expected_camera_hz" in params, params
+    assert model == "fp32" and "frames_received" in summary.data, (model, summary)
+    assert status.name.startswith("brain: ") and status.hardware_id, status
+    assert p.returncode == 0, log
+    assert log.count("process has finished cleanly") == 2, log
+    s = json.loads((stats / "stats.json").read_text())
+    assert s["end_reason"] == "shutdown", s
+
+
+def test_brain_launch_takes_a_params_file_and_overrides(node: Peer) -> None:
+    """brain.launch.py with a user's params file (a robot's topics, stamped commands) and a
+    launch-argument override of its model."""
+    d = Path(tempfile.mkdtemp())
+    params = yaml.safe_load(BRAIN_PARAMS.read_text())
+    values = params["brain"]["ros__parameters"]
+    values["topics"].update(camera="/robot/camera", cmd_vel="/robot/cmd_vel")
+    values["model"] = "fp32"
+    (d / "robot.yaml").write_text(yaml.safe_dump(params))
+    robot = Peer("robot_peer", "/robot/camera", "/robot/cmd_vel")
+    p = launch("brain.launch.py", f"params_file:={d / 'robot.yaml'}", "model:=static_int8")
+    try:
+        stream(robot, 2.0)
+        model = param_value(robot, "/brain", "model")
+    finally:
+        log = stop(p, timeout=20)
+        robot.destroy_node()
+    print(f"brain.launch.py params_file:=robot.yaml model:=static_int8: {len(robot.twists)} Twists on "
+          f"/robot/cmd_vel for {len(robot.sent)} frames on /robot/camera; model {model.strip()!r}")
+    assert len(robot.twists) >= 0.9 * len(robot.sent), (len(robot.twists), len(robot.sent))
+    assert "static_int8" in model, model
+    assert p.returncode == 0 and log.count("process has finished cleanly") == 1, log
 
 
 def test_topics_remap_and_rate_limits_hold() -> None:
@@ -519,8 +749,16 @@ def main() -> int:
             lambda: test_a_parameter_set_while_running_is_reported(node),
         "nan_network_stops_the_car_and_shutdown_writes_stats":
             lambda: test_nan_network_stops_the_car_and_shutdown_writes_stats(node),
-        "sim_node_and_brain_complete_a_lap_in_simulated_time":
-            lambda: test_sim_node_and_brain_complete_a_lap_in_simulated_time(node),
+        "diagnostics_warn_err_and_recover":
+            lambda: test_diagnostics_warn_on_a_slow_camera_err_on_a_stall_and_recover(node),
+        "the_enable_switch_stops_and_restarts": lambda: test_the_enable_switch_stops_and_restarts_the_brain(node),
+        "launch_brain_with_params_file_and_overrides":
+            lambda: test_brain_launch_takes_a_params_file_and_overrides(node),
+        "launch_sim_drives_a_lap_and_ends_by_itself": test_sim_launch_drives_a_lap_and_ends_by_itself,
+        "launch_sigint_stops_cleanly_and_a_peer_sees_the_nodes":
+            lambda: test_sigint_stops_a_launch_cleanly_and_a_peer_sees_the_nodes(node),
+        "launch_behavior_metrics_completes_a_lap_and_ends":
+            lambda: test_behavior_metrics_launch_completes_a_lap_in_simulated_time_and_ends(node),
     }
     only = os.environ.get("ROS_TEST")
     for name, test in tests.items():
