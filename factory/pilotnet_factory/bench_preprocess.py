@@ -9,6 +9,10 @@ preprocessing. One thread (cv2.setNumThreads(1)). Prints JSON: p50, p99 and mean
 `--path numpy` (default) scales with NumPy, the fastest Python spelling; `--path torch` does
 what Behavior Metrics' PyTorch brain does after the resize (torchvision's `ToTensor`: a
 uint8 tensor permuted to CHW, converted to float and divided by 255, then `unsqueeze(0)`).
+
+`--jpeg FILE` times a compressed camera frame instead: `cv2.imdecode` of the file's bytes
+(BGR, as cv_bridge decodes a CompressedImage), BGR → RGB, then the preprocessing above;
+`--reduced` decodes at half scale (`IMREAD_REDUCED_COLOR_2`) and crops the half-size rows.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--image", type=Path, help="640x480 image (default: the test image)")
     parser.add_argument("--path", choices=["numpy", "torch"], default="numpy")
+    parser.add_argument("--jpeg", type=Path, help="time decoding this JPEG file as well")
+    parser.add_argument("--reduced", action="store_true", help="with --jpeg: decode at half scale")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     run = preprocess
@@ -62,6 +68,21 @@ def main() -> None:
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     else:
         rgb = synthetic_image()
+    if args.jpeg:
+        data = np.frombuffer(args.jpeg.read_bytes(), dtype=np.uint8)
+        flag = cv2.IMREAD_REDUCED_COLOR_2 if args.reduced else cv2.IMREAD_COLOR
+        rows = (120, 240) if args.reduced else (240, 480)
+
+        def decoded(_: np.ndarray) -> np.ndarray:
+            bgr = cv2.imdecode(data, flag)
+            if bgr is None:
+                raise SystemExit(f"bench_preprocess: cannot decode {args.jpeg}")
+            crop = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[rows[0]:rows[1]]
+            small = cv2.resize(crop, (200, 66), interpolation=cv2.INTER_LINEAR)
+            scaled = small.astype(np.float32) / 255.0
+            return np.ascontiguousarray(scaled.transpose(2, 0, 1))[np.newaxis]
+
+        run = decoded
     for _ in range(args.warmup):
         run(rgb)
     times = np.empty(args.frames)
@@ -71,7 +92,7 @@ def main() -> None:
         times[i] = (time.perf_counter_ns() - start) / 1e6
     assert tuple(out.shape) == (1, 3, 66, 200)
     print(json.dumps({
-        "path": f"python-opencv-{args.path}",
+        "path": f"python-opencv-{args.path}" + ("-jpeg" if args.jpeg else "") + ("-reduced" if args.reduced else ""),
         "opencv": cv2.__version__,
         "frames": args.frames,
         "preprocess_ms_p50": float(np.percentile(times, 50)),

@@ -9,6 +9,8 @@
 //! `mono16` by keeping the high byte of each sample, in the message's byte order. Compressed
 //! images (JPEG, PNG) are decoded into `rgb8`.
 
+use std::borrow::Cow;
+
 use crate::base::sensor::{check_layout, Encoding, Frame, FrameError};
 
 /// The colour filter layout of a Bayer sensor, named by its top-left 2x2 block.
@@ -112,9 +114,10 @@ impl WireEncoding {
     }
 }
 
-/// An image message's fields, ROS-free.
+/// An image message's fields, ROS-free; its pixel bytes owned (moved into the frame when
+/// packed) or borrowed (from a message that stays where it is, copied once).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawImage {
+pub struct RawImage<'a> {
     /// Capture time, seconds.
     pub stamp: f64,
     /// Sequence number from the source.
@@ -130,13 +133,14 @@ pub struct RawImage {
     /// Whether 16-bit samples are big-endian (`is_bigendian`).
     pub big_endian: bool,
     /// Pixel bytes.
-    pub data: Vec<u8>,
+    pub data: Cow<'a, [u8]>,
 }
 
-impl RawImage {
-    /// The image as a validated [`Frame`]. Packed encodings keep their bytes; the others are
-    /// converted into `spare` (resized as needed), which becomes the frame's data: hand the
-    /// previous frame's data back as `spare` to convert without allocating.
+impl RawImage<'_> {
+    /// The image as a validated [`Frame`]. Packed encodings keep owned bytes, or copy
+    /// borrowed ones into `spare`; the others are converted into `spare` (resized as
+    /// needed). `spare` becomes the frame's data: hand a used frame's data back as `spare` to
+    /// decode without allocating.
     pub fn into_frame(self, spare: &mut Vec<u8>) -> Result<Frame, FrameError> {
         let mut frame = Frame {
             stamp: self.stamp,
@@ -149,7 +153,15 @@ impl RawImage {
         };
         if let WireEncoding::Packed(_) = self.encoding {
             frame.step = self.step;
-            frame.data = self.data;
+            frame.data = match self.data {
+                Cow::Owned(data) => data,
+                Cow::Borrowed(data) => {
+                    let mut out = std::mem::take(spare);
+                    out.clear();
+                    out.extend_from_slice(data);
+                    out
+                }
+            };
             frame.validate()?;
             return Ok(frame);
         }
@@ -203,35 +215,86 @@ impl RawImage {
     }
 }
 
+/// The largest compressed image decoded, pixels a side: a header claiming more is refused
+/// before anything is allocated.
+pub const MAX_DECODED_SIDE: usize = 8192;
+
 /// A compressed camera image (`sensor_msgs/CompressedImage`: JPEG or PNG, as
 /// compressed_image_transport writes them) decoded into an `rgb8` frame. The container is
 /// recognised from its bytes; `format` (the message's, e.g. `bgr8; jpeg compressed bgr8`) only
-/// names it in errors.
+/// names it in errors. A JPEG is decoded straight into `spare` (which becomes the frame's
+/// data: hand a used frame's data back to decode without allocating).
 pub fn decode_compressed(
     stamp: f64,
     seq: u64,
     format: &str,
     data: &[u8],
+    spare: &mut Vec<u8>,
 ) -> Result<Frame, FrameError> {
-    let kind = image::guess_format(data).map_err(|_| FrameError::Undecodable {
+    let undecodable = |reason: String| FrameError::Undecodable {
         format: format.to_string(),
-        reason: "neither JPEG nor PNG data".into(),
-    })?;
-    if !matches!(kind, image::ImageFormat::Jpeg | image::ImageFormat::Png) {
-        return Err(FrameError::Undecodable {
-            format: format.to_string(),
-            reason: format!("{kind:?} data; expected JPEG or PNG"),
-        });
-    }
-    let decoded =
-        image::load_from_memory_with_format(data, kind).map_err(|e| FrameError::Undecodable {
-            format: format.to_string(),
-            reason: e.to_string(),
-        })?;
-    let mut frame = Frame::from_rgb_image(decoded.into_rgb8());
+        reason,
+    };
+    let kind =
+        image::guess_format(data).map_err(|_| undecodable("neither JPEG nor PNG data".into()))?;
+    let mut frame = match kind {
+        image::ImageFormat::Jpeg => decode_jpeg(data, spare).map_err(undecodable)?,
+        image::ImageFormat::Png => {
+            let mut reader = image::ImageReader::with_format(std::io::Cursor::new(data), kind);
+            let mut limits = image::Limits::default();
+            limits.max_image_width = Some(MAX_DECODED_SIDE as u32);
+            limits.max_image_height = Some(MAX_DECODED_SIDE as u32);
+            reader.limits(limits);
+            let decoded = reader.decode().map_err(|e| undecodable(e.to_string()))?;
+            Frame::from_rgb_image(decoded.into_rgb8())
+        }
+        other => return Err(undecodable(format!("{other:?} data; expected JPEG or PNG"))),
+    };
     (frame.stamp, frame.seq) = (stamp, seq);
     frame.validate()?;
     Ok(frame)
+}
+
+/// A JPEG decoded as RGB into `spare` (zune-jpeg, the decoder `image` uses, called directly
+/// so it writes into the reused buffer).
+fn decode_jpeg(data: &[u8], spare: &mut Vec<u8>) -> Result<Frame, String> {
+    use zune_jpeg::zune_core::bytestream::ZCursor;
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    use zune_jpeg::zune_core::options::DecoderOptions;
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::RGB)
+        .set_max_width(MAX_DECODED_SIDE)
+        .set_max_height(MAX_DECODED_SIDE);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(data), options);
+    decoder.decode_headers().map_err(|e| e.to_string())?;
+    let (width, height) = decoder
+        .dimensions()
+        .ok_or_else(|| "no image size in the JPEG header".to_string())?;
+    let size = decoder
+        .output_buffer_size()
+        .ok_or_else(|| "no image size in the JPEG header".to_string())?;
+    if size != width * height * 3 {
+        return Err(format!(
+            "{width}x{height} decodes to {size} bytes, not RGB's {}",
+            width * height * 3
+        ));
+    }
+    let mut out = std::mem::take(spare);
+    out.clear();
+    out.resize(size, 0);
+    if let Err(e) = decoder.decode_into(&mut out) {
+        *spare = out;
+        return Err(e.to_string());
+    }
+    Ok(Frame {
+        stamp: 0.0,
+        seq: 0,
+        width: width as u32,
+        height: height as u32,
+        encoding: Encoding::Rgb8,
+        step: (width * 3) as u32,
+        data: out,
+    })
 }
 
 /// BT.601 limited range, as OpenCV's 4:2:2 conversions: (Y, U, V) → RGB, rounded and clamped.
@@ -310,7 +373,7 @@ fn demosaic(raw: &RawImage, order: BayerOrder, out: &mut [u8]) {
 mod tests {
     use super::*;
 
-    fn raw(encoding: &str, width: u32, height: u32, step: u32, data: Vec<u8>) -> RawImage {
+    fn raw(encoding: &str, width: u32, height: u32, step: u32, data: Vec<u8>) -> RawImage<'static> {
         RawImage {
             stamp: 1.5,
             seq: 7,
@@ -319,7 +382,7 @@ mod tests {
             encoding: WireEncoding::parse(encoding).unwrap(),
             step,
             big_endian: false,
-            data,
+            data: Cow::Owned(data),
         }
     }
 
@@ -457,7 +520,8 @@ mod tests {
         picture
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
-        let f = decode_compressed(2.0, 3, "rgb8; png compressed rgb8", &png).unwrap();
+        let f =
+            decode_compressed(2.0, 3, "rgb8; png compressed rgb8", &png, &mut Vec::new()).unwrap();
         assert_eq!(
             (f.width, f.height, f.encoding, f.stamp, f.seq),
             (8, 4, Encoding::Rgb8, 2.0, 3)
@@ -470,17 +534,48 @@ mod tests {
                 image::ImageFormat::Jpeg,
             )
             .unwrap();
-        let f = decode_compressed(0.0, 1, "jpeg", &jpeg).unwrap();
+        // Decoded into the buffer handed in: no allocation of its own.
+        let mut spare = Vec::with_capacity(4096);
+        let at = spare.as_ptr();
+        let f = decode_compressed(0.0, 1, "jpeg", &jpeg, &mut spare).unwrap();
+        assert_eq!(
+            (f.data.as_ptr(), f.step, f.encoding),
+            (at, 24, Encoding::Rgb8)
+        );
         let [r, g, b] = f.rgb(4, 2);
         assert!(r.abs_diff(120) < 16 && g.abs_diff(120) < 16 && b.abs_diff(200) < 16);
-        let e = decode_compressed(0.0, 1, "jpeg", &jpeg[..jpeg.len() / 2]).unwrap_err();
+        let cut = decode_compressed(0.0, 1, "jpeg", &jpeg[..jpeg.len() / 2], &mut Vec::new())
+            .unwrap_err();
+        assert!(matches!(cut, FrameError::Undecodable { .. }), "{cut}");
+        // A header claiming a huge picture is refused before anything is allocated.
+        let mut huge = jpeg.clone();
+        let sof = huge.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        huge[sof + 5..sof + 9].copy_from_slice(&[0xFF, 0xF0, 0xFF, 0xF0]);
+        let e = decode_compressed(0.0, 1, "jpeg", &huge, &mut Vec::new()).unwrap_err();
         assert!(matches!(e, FrameError::Undecodable { .. }), "{e}");
-        let e = decode_compressed(0.0, 1, "bgr8; jpeg compressed bgr8", b"not an image");
+        let e = decode_compressed(
+            0.0,
+            1,
+            "bgr8; jpeg compressed bgr8",
+            b"not an image",
+            &mut Vec::new(),
+        );
         let e = e.unwrap_err().to_string();
         assert!(
             e.contains("bgr8; jpeg compressed bgr8") && e.contains("neither JPEG nor PNG"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn borrowed_packed_bytes_are_copied_once_into_the_spare_buffer() {
+        let data: Vec<u8> = (0..24).collect();
+        let mut image = raw("rgb8", 2, 4, 6, Vec::new());
+        image.data = Cow::Borrowed(&data);
+        let mut spare = Vec::with_capacity(64);
+        let at = spare.as_ptr();
+        let f = image.into_frame(&mut spare).unwrap();
+        assert_eq!((f.data.as_ptr(), f.data.as_slice()), (at, data.as_slice()));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! other source).
 //!
 //! Frames go into the brain's latest-wins [`Mailbox`] under a mutex held only to put or take
-//! one, so a camera callback never waits for an inference. The thread sleeps until a frame
+//! one, so a camera callback never waits for an inference. The pixel buffers of frames used
+//! or replaced come back through [`RealtimeBrain::spare_buffer`], so a camera decodes into
+//! them instead of allocating a buffer per frame. The thread sleeps until a frame
 //! arrives or the stall timeout passes, then runs one [`Brain::step`]. Commands leave through
 //! a callback, so the thread knows nothing about where they go.
 
@@ -31,6 +33,18 @@ struct Shared {
     ready: Condvar,
     running: AtomicBool,
     enabled: AtomicBool,
+    /// Pixel buffers of frames done with, for the camera to decode into.
+    spares: Mutex<Vec<Vec<u8>>>,
+}
+
+impl Shared {
+    /// Keeps a used frame's buffer for the next frame (a few: the frames in flight).
+    fn recycle(&self, frame: Frame) {
+        let mut spares = self.spares.lock().unwrap_or_else(|p| p.into_inner());
+        if spares.len() < 3 && frame.data.capacity() > 0 {
+            spares.push(frame.data);
+        }
+    }
 }
 
 /// What the thread does next, decided under the inbox's lock and done outside it.
@@ -85,6 +99,7 @@ impl RealtimeBrain {
             ready: Condvar::new(),
             running: AtomicBool::new(true),
             enabled: AtomicBool::new(true),
+            spares: Mutex::new(Vec::new()),
         });
         let status = Arc::new(Mutex::new(Status::default()));
         let config = BrainConfig {
@@ -134,17 +149,21 @@ impl RealtimeBrain {
                                 .0;
                         }
                     };
-                    let counts = match next {
+                    let (used, counts) = match next {
                         Next::Step(taken, last_arrival, counts) => {
-                            brain.step(&clock, last_arrival, move || taken, &mut publish);
-                            counts
+                            let frame = taken.as_ref().map(|(f, at)| (f, *at));
+                            brain.step(&clock, last_arrival, move || frame, &mut publish);
+                            (taken, counts)
                         }
                         Next::Hold(taken, counts) => {
                             let frame = taken.as_ref().map(|(f, at)| (f, *at));
                             brain.hold(frame, clock.now(), &mut publish);
-                            counts
+                            (taken, counts)
                         }
                     };
+                    if let Some((frame, _)) = used {
+                        s.recycle(frame);
+                    }
                     // Outside the inbox's lock: a camera callback never waits for this.
                     report(&brain, counts, &st, &mut refreshed, clock.now());
                 }
@@ -159,8 +178,18 @@ impl RealtimeBrain {
 
     /// A camera frame: replaces a frame still waiting (counted as dropped).
     pub fn on_frame(&self, frame: Frame) {
-        self.shared.inbox().frames.put(frame, self.clock.now());
+        let replaced = self.shared.inbox().frames.put(frame, self.clock.now());
         self.shared.ready.notify_one();
+        if let Some(old) = replaced {
+            self.shared.recycle(old);
+        }
+    }
+
+    /// A pixel buffer of a frame the brain is done with (empty when none is free): decode the
+    /// next frame into it, as [`crate::base::raw_image::RawImage::into_frame`] takes it.
+    pub fn spare_buffer(&self) -> Vec<u8> {
+        let mut spares = self.shared.spares.lock().unwrap_or_else(|p| p.into_inner());
+        spares.pop().unwrap_or_default()
     }
 
     /// Odometry: the newest is handed to the pilot with the next frame.
@@ -375,5 +404,27 @@ mod tests {
         let c = b.stats().counters;
         assert_eq!((c.frames_received, c.stall_stops), (5, 0));
         assert!(b.last_frame_at().is_some());
+    }
+
+    #[test]
+    fn used_and_replaced_frames_hand_their_buffers_back() {
+        let (b, rx) = brain(Gated(None), 10_000);
+        assert_eq!(
+            b.spare_buffer().capacity(),
+            0,
+            "none before a frame is done"
+        );
+        let f = frame(1);
+        let at = f.data.as_ptr();
+        b.on_frame(f);
+        rx.recv_timeout(Duration::from_secs(1)).unwrap();
+        // The answer goes out before the buffer is handed back.
+        let end = std::time::Instant::now() + Duration::from_secs(1);
+        let mut spare = b.spare_buffer();
+        while spare.capacity() == 0 && std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(1));
+            spare = b.spare_buffer();
+        }
+        assert_eq!(spare.as_ptr(), at);
     }
 }

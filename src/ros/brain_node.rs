@@ -21,7 +21,7 @@ use r2r::geometry_msgs::msg::{Twist, TwistStamped};
 use r2r::nav_msgs::msg::Odometry as OdometryMsg;
 use r2r::sensor_msgs::msg::{CompressedImage, Image};
 use r2r::std_srvs::srv::SetBool;
-use r2r::QosProfile;
+use r2r::{NativeMsg, QosProfile};
 use serde::Serialize;
 
 use super::params::{BrainParams, ParamError};
@@ -55,20 +55,25 @@ struct FeedShared {
 }
 
 /// Feeds camera messages to the brain, each decoded into a frame (a malformed one is counted,
-/// dropped and logged), logging its receipt time and exact stamp.
+/// dropped and logged) in a buffer the brain is done with, logging its receipt time and exact
+/// stamp.
 async fn feed<M>(
     mut messages: impl futures::Stream<Item = M> + Unpin,
     stamp: impl Fn(&M) -> Time,
-    decode: impl Fn(M, u64) -> Result<Frame, FrameError>,
+    decode: impl Fn(M, u64, &mut Vec<u8>) -> Result<Frame, FrameError>,
     shared: FeedShared,
 ) {
     let clock = *shared.brain.clock();
     let mut seq = 0u64;
+    let mut spare = Vec::new();
     while let Some(msg) = messages.next().await {
         seq += 1;
         let receipt = clock.now();
         lock(&shared.frames).push(seq, receipt, stamp(&msg));
-        let decoded = decode(msg, seq);
+        if spare.capacity() == 0 {
+            spare = shared.brain.spare_buffer();
+        }
+        let decoded = decode(msg, seq, &mut spare);
         lock(&shared.stages).decoded(clock.now() - receipt);
         match decoded {
             Ok(frame) => shared.brain.on_frame(frame),
@@ -134,10 +139,11 @@ struct Summary {
 /// The lap statistics of this node, when a reference lap is set.
 type Laps = Option<Arc<Mutex<LiveLap>>>;
 
-/// Writes the run record once (a blocking file write and plot, off the async workers).
+/// Writes the run record once (a blocking file write and plot: on a runtime worker, wrap it
+/// in `block_in_place`).
 fn write_stats(lap: &mut LiveLap, end: EndReason, brain: &RealtimeBrain) {
     let stats = brain.stats();
-    match tokio::task::block_in_place(|| lap.write(end, &stats)) {
+    match lap.write(end, &stats) {
         Ok(Some(dir)) => {
             tracing::info!(dir = %dir.display(), end = end.as_str(), "statistics written")
         }
@@ -248,7 +254,8 @@ pub fn run() -> Result<(), NodeError> {
         let topic = format!("{}/compressed", p.topics.camera.trim_end_matches('/'));
         Camera::Compressed(node.subscribe::<CompressedImage>(&topic, camera_qos)?)
     } else {
-        Camera::Raw(node.subscribe::<Image>(&p.topics.camera, camera_qos)?)
+        // rcl's own message, read in place: one copy into the frame, not two.
+        Camera::Raw(node.subscribe_native::<Image>(&p.topics.camera, camera_qos)?)
     };
     let odometry = node.subscribe::<OdometryMsg>(&p.topics.odometry, QosProfile::sensor_data())?;
     let mut summary_timer = node.create_wall_timer(settings.summary_period)?;
@@ -285,7 +292,11 @@ pub fn run() -> Result<(), NodeError> {
         .build()?;
     let ended = Arc::new(tokio::sync::Notify::new());
     let exit_on_end = p.exit_on_end;
-    runtime.block_on(async move {
+    let (laps_at_end, brain_at_end) = (laps.clone(), brain.clone());
+    // The camera feed holds rcl's native messages, which stay on the thread that takes them:
+    // it runs on this thread, beside the signal wait, the rest on the runtime's workers.
+    let local = tokio::task::LocalSet::new();
+    runtime.block_on(local.run_until(async move {
         tokio::spawn(handler);
         let running = Arc::new(AtomicBool::new(true));
         let spin = super::spin(node, running.clone(), Duration::from_millis(5));
@@ -296,11 +307,13 @@ pub fn run() -> Result<(), NodeError> {
             stages: stages.clone(),
             malformed: malformed.clone(),
         };
-        tokio::spawn(async move {
+        tokio::task::spawn_local(async move {
             match camera {
                 Camera::Raw(images) => {
-                    let stamp = |m: &Image| m.header.stamp.clone();
-                    feed(images, stamp, convert::frame_from_image, shared).await
+                    let decode = |m: NativeMsg<Image>, seq, spare: &mut Vec<u8>| {
+                        convert::frame_from_native_image(&m, seq, spare)
+                    };
+                    feed(images, convert::native_image_stamp, decode, shared).await
                 }
                 Camera::Compressed(images) => {
                     let stamp = |m: &CompressedImage| m.header.stamp.clone();
@@ -337,7 +350,7 @@ pub fn run() -> Result<(), NodeError> {
                 odom.stamp = now;
                 let mut lap = lock(l);
                 if let Some(end) = lap.record(&odom, Instant::now()) {
-                    write_stats(&mut lap, end, &b);
+                    tokio::task::block_in_place(|| write_stats(&mut lap, end, &b));
                     if exit_on_end {
                         tracing::info!(end = end.as_str(), "the run ended; exit_on_end is set");
                         e.notify_one();
@@ -427,10 +440,10 @@ pub fn run() -> Result<(), NodeError> {
         }
         running.store(false, Ordering::Relaxed);
         let _ = spin.await;
-        if let Some(l) = &laps {
-            write_stats(&mut lock(l), EndReason::Shutdown, &brain);
-        }
-        Ok::<(), NodeError>(())
-    })?;
+    }));
+    // Off the runtime: the record of a run that did not end by itself.
+    if let Some(l) = &laps_at_end {
+        write_stats(&mut lock(l), EndReason::Shutdown, &brain_at_end);
+    }
     Ok(())
 }

@@ -4,11 +4,14 @@
 //! `diagnostic_msgs/DiagnosticArray`.
 //! Incoming messages are validated here; a bad image is an error naming what is wrong.
 
+use std::borrow::Cow;
+
 use r2r::builtin_interfaces::msg::Time;
 use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use r2r::geometry_msgs::msg::{Twist, TwistStamped, Vector3};
 use r2r::nav_msgs::msg::Odometry as OdometryMsg;
 use r2r::sensor_msgs::msg::{CompressedImage, Image};
+use r2r::NativeMsg;
 
 use crate::base::control::Command;
 use crate::base::geometry::{Pose2, Vec2};
@@ -32,8 +35,9 @@ pub fn stamp(seconds: f64) -> Time {
 }
 
 /// An image message as a validated frame: the pixel bytes of a packed 8-bit encoding are
-/// moved, not copied; the other encodings ([`WireEncoding`]) are converted to 8-bit RGB.
-pub fn frame_from_image(msg: Image, seq: u64) -> Result<Frame, FrameError> {
+/// moved, not copied; the other encodings ([`WireEncoding`]) are converted to 8-bit RGB into
+/// `spare` (a used frame's buffer).
+pub fn frame_from_image(msg: Image, seq: u64, spare: &mut Vec<u8>) -> Result<Frame, FrameError> {
     RawImage {
         stamp: seconds(&msg.header.stamp),
         seq,
@@ -42,14 +46,67 @@ pub fn frame_from_image(msg: Image, seq: u64) -> Result<Frame, FrameError> {
         encoding: WireEncoding::parse(&msg.encoding)?,
         step: msg.step,
         big_endian: msg.is_bigendian != 0,
-        data: msg.data,
+        data: Cow::Owned(msg.data),
     }
-    .into_frame(&mut Vec::new())
+    .into_frame(spare)
 }
 
-/// A compressed image message (JPEG or PNG) decoded into an `rgb8` frame.
-pub fn frame_from_compressed(msg: CompressedImage, seq: u64) -> Result<Frame, FrameError> {
-    decode_compressed(seconds(&msg.header.stamp), seq, &msg.format, &msg.data)
+/// The header stamp of an image message as rcl took it (r2r's native message, before any
+/// copy into Rust types).
+pub fn native_image_stamp(msg: &NativeMsg<Image>) -> Time {
+    Time {
+        sec: msg.header.stamp.sec,
+        nanosec: msg.header.stamp.nanosec,
+    }
+}
+
+/// An image message as rcl took it, converted into a validated frame in `spare` (a used
+/// frame's buffer): its pixel bytes are read where rcl put them and copied (or converted)
+/// once, instead of into an owned message first and then into the frame.
+pub fn frame_from_native_image(
+    msg: &NativeMsg<Image>,
+    seq: u64,
+    spare: &mut Vec<u8>,
+) -> Result<Frame, FrameError> {
+    let data: &[u8] = if msg.data.data.is_null() || msg.data.size == 0 {
+        &[]
+    } else {
+        // SAFETY: rosidl's uint8 sequence owns `size` initialised bytes at `data`, alive as
+        // long as the message, which this borrow cannot outlive.
+        unsafe { std::slice::from_raw_parts(msg.data.data, msg.data.size) }
+    };
+    let encoding = if msg.encoding.data.is_null() {
+        ""
+    } else {
+        msg.encoding.to_str()
+    };
+    RawImage {
+        stamp: seconds(&native_image_stamp(msg)),
+        seq,
+        width: msg.width,
+        height: msg.height,
+        encoding: WireEncoding::parse(encoding)?,
+        step: msg.step,
+        big_endian: msg.is_bigendian != 0,
+        data: Cow::Borrowed(data),
+    }
+    .into_frame(spare)
+}
+
+/// A compressed image message (JPEG or PNG) decoded into an `rgb8` frame, a JPEG into
+/// `spare` (a used frame's buffer).
+pub fn frame_from_compressed(
+    msg: CompressedImage,
+    seq: u64,
+    spare: &mut Vec<u8>,
+) -> Result<Frame, FrameError> {
+    decode_compressed(
+        seconds(&msg.header.stamp),
+        seq,
+        &msg.format,
+        &msg.data,
+        spare,
+    )
 }
 
 /// A frame as an image message.
@@ -164,7 +221,7 @@ mod tests {
         let mut f = Frame::new_rgb8(4, 2);
         f.data[5] = 9;
         f.stamp = 3.25;
-        let back = frame_from_image(image_from_frame(&f, "camera"), 7).unwrap();
+        let back = frame_from_image(image_from_frame(&f, "camera"), 7, &mut Vec::new()).unwrap();
         assert_eq!(
             (back.width, back.height, back.step, back.stamp),
             (4, 2, 12, 3.25)
@@ -172,7 +229,7 @@ mod tests {
         assert_eq!(back.data, f.data);
         let mut bad = image_from_frame(&f, "camera");
         bad.encoding = "nv12".into();
-        assert!(frame_from_image(bad, 1)
+        assert!(frame_from_image(bad, 1, &mut Vec::new())
             .unwrap_err()
             .to_string()
             .contains("nv12"));
@@ -180,12 +237,29 @@ mod tests {
         let mut yuv = image_from_frame(&f, "camera");
         (yuv.encoding, yuv.step) = ("yuv422_yuy2".into(), 8);
         yuv.data = [126, 128].repeat(8);
-        let rgb = frame_from_image(yuv, 2).unwrap();
+        let rgb = frame_from_image(yuv, 2, &mut Vec::new()).unwrap();
         assert_eq!((rgb.encoding, rgb.step), (Encoding::Rgb8, 12));
         assert!(rgb.data.iter().all(|&v| v.abs_diff(128) <= 1));
         let mut short = image_from_frame(&f, "camera");
         short.data.truncate(10);
-        assert!(frame_from_image(short, 1).is_err());
+        assert!(frame_from_image(short, 1, &mut Vec::new()).is_err());
+        // As rcl hands it over: the same frame, its bytes copied into the spare buffer.
+        let native = NativeMsg::<Image>::from(&image_from_frame(&f, "camera"));
+        let mut spare = Vec::with_capacity(64);
+        let at = spare.as_ptr();
+        let back = frame_from_native_image(&native, 9, &mut spare).unwrap();
+        assert_eq!(
+            (back.data.as_slice(), back.data.as_ptr()),
+            (f.data.as_slice(), at)
+        );
+        assert_eq!(
+            (back.seq, back.stamp, native_image_stamp(&native).sec),
+            (9, 3.25, 3)
+        );
+        let mut nameless = image_from_frame(&f, "camera");
+        nameless.encoding.clear();
+        let native = NativeMsg::<Image>::from(&nameless);
+        assert!(frame_from_native_image(&native, 1, &mut Vec::new()).is_err());
     }
 
     #[test]

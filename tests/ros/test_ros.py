@@ -502,6 +502,37 @@ def test_the_enable_switch_stops_and_restarts_the_brain(node: Peer) -> None:
         stop(brain)
 
 
+def test_the_node_and_a_python_rclpy_brain_side_by_side(node: Peer) -> None:
+    """The same 30 Hz 640x480 stream answered by the Rust node and by a Behavior Metrics-style
+    Python brain (tests/ros/python_brain.py: rclpy, OpenCV, ONNX Runtime) on the same fp32
+    model, one thread each, alternated twice: frame-to-command latency as the peer sees it.
+    Figures, not a timed assertion: both must answer the frames."""
+    model = ROOT / "models" / "pilotnet_fp32.onnx"
+    brains = {
+        "rust node": lambda: start("node", "--ros-args", "-p", f"model:={model}", "-p", "backend:=ort"),
+        "python rclpy brain": lambda: subprocess.Popen(
+            [sys.executable, str(ROOT / "tests" / "ros" / "python_brain.py"), str(model)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True),
+    }
+    p50: dict[str, list[float]] = {name: [] for name in brains}
+    answers: dict[str, list[float]] = {name: [] for name in brains}
+    for _ in range(2):
+        for name, begin in brains.items():
+            brain = begin()
+            try:
+                stream(node, 6.0)
+                lat = latencies(node)
+                p50[name].append(float(np.median(lat)))
+                answers[name].append(len(node.twists) / len(node.sent))
+            finally:
+                log = stop(brain)
+            assert answers[name][-1] > 0.95, f"{name}: {answers[name]}\n{log}"
+    rust, python = (np.mean(p50[k]) for k in brains)
+    print("frame-to-command latency p50, two rounds each: " + "; ".join(
+        f"{k} {' / '.join(f'{v:.2f}' for v in p50[k])} ms" for k in brains)
+        + f"; python / rust {python / rust:.2f}")
+
+
 def test_a_parameter_set_while_running_is_reported(node: Peer) -> None:
     """`ros2 param set` on the running brain: accepted by the parameter service, and the log
     says it takes effect at the next start (the node reads its parameters once)."""
@@ -752,6 +783,7 @@ def main() -> int:
         "diagnostics_warn_err_and_recover":
             lambda: test_diagnostics_warn_on_a_slow_camera_err_on_a_stall_and_recover(node),
         "the_enable_switch_stops_and_restarts": lambda: test_the_enable_switch_stops_and_restarts_the_brain(node),
+        "python_rclpy_brain_side_by_side": lambda: test_the_node_and_a_python_rclpy_brain_side_by_side(node),
         "launch_brain_with_params_file_and_overrides":
             lambda: test_brain_launch_takes_a_params_file_and_overrides(node),
         "launch_sim_drives_a_lap_and_ends_by_itself": test_sim_launch_drives_a_lap_and_ends_by_itself,
