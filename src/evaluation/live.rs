@@ -168,6 +168,25 @@ mod tests {
         LiveLap::new(circuit, info, dir)
     }
 
+    /// A sample on the centre line `s` metres along (wrapping), heading along it.
+    fn on_line(
+        centre: &crate::base::geometry::ClosedPolyline,
+        s: f64,
+        stamp: f64,
+        v: f64,
+    ) -> Odometry {
+        let (p, tangent) = centre.at(s % centre.length());
+        Odometry {
+            stamp,
+            pose: Pose2 {
+                p,
+                yaw: tangent.y.atan2(tangent.x),
+            },
+            v,
+            w: 0.0,
+        }
+    }
+
     /// Drives the centre line at `speed` m/s, sampled at 20 Hz of run time, with wall time
     /// running at 1 / `rtf` of it; stops after `max_s` seconds of run time.
     fn drive(lap: &mut LiveLap, speed: f64, rtf: f64, max_s: f64) -> Option<EndReason> {
@@ -175,17 +194,7 @@ mod tests {
         let wall0 = Instant::now();
         let mut t = 0.0;
         while t < max_s {
-            let s = (speed * t) % centre.length();
-            let (p, tangent) = centre.at(s);
-            let odom = Odometry {
-                stamp: 100.0 + t,
-                pose: Pose2 {
-                    p,
-                    yaw: tangent.y.atan2(tangent.x),
-                },
-                v: speed,
-                w: 0.0,
-            };
+            let odom = on_line(&centre, speed * t, 100.0 + t, speed);
             if let Some(end) = lap.record(&odom, wall0 + Duration::from_secs_f64(t / rtf)) {
                 return Some(end);
             }
@@ -270,16 +279,7 @@ mod tests {
             } else {
                 (t - 30.0).max(0.5 * length / speed)
             };
-            let (p, tangent) = centre.at((speed * driven) % length);
-            let odom = Odometry {
-                stamp: 100.0 + t,
-                pose: Pose2 {
-                    p,
-                    yaw: tangent.y.atan2(tangent.x),
-                },
-                v: speed,
-                w: 0.0,
-            };
+            let odom = on_line(&centre, speed * driven, 100.0 + t, speed);
             let paused = t >= 0.5 * length / speed && t < 0.5 * length / speed + 30.0;
             lap.set_paused(paused);
             ended = lap.record(&odom, wall0 + Duration::from_secs_f64(t));
