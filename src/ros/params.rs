@@ -325,6 +325,12 @@ impl BrainParams {
             stall_timeout,
         };
         health.validate().map_err(param("diagnostics."))?;
+        if self.exit_on_end && self.reference_lap.is_empty() {
+            return Err(invalid(
+                "exit_on_end",
+                "needs reference_lap: the run ends when its lap statistics do",
+            ));
+        }
         Ok(BrainSettings {
             model: self.model.clone(),
             backend,
@@ -603,6 +609,25 @@ mod tests {
                 },
                 "camera_transport",
                 "neither raw nor compressed",
+            ),
+            (
+                BrainParams {
+                    exit_on_end: true,
+                    ..Default::default()
+                },
+                "exit_on_end",
+                "needs reference_lap",
+            ),
+            (
+                BrainParams {
+                    diagnostics: Diagnostics {
+                        min_rate_fraction: 2.0,
+                        ..BrainParams::default().diagnostics
+                    },
+                    ..Default::default()
+                },
+                "diagnostics.min_rate_fraction",
+                "not in [0, 1]",
             ),
             (
                 BrainParams {

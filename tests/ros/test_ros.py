@@ -746,6 +746,7 @@ def test_bad_parameters_are_startup_errors() -> None:
         ("node", ["-p", "threads:=100000"], "parameter 'threads': 100000 is not in [1, 256]"),
         ("node", ["-p", "model:=no_such_variant"], "no_such_variant"),
         ("node", ["-p", "reference_lap:=/no/such/lap.csv"], "parameter 'reference_lap'"),
+        ("node", ["-p", "exit_on_end:=true"], "parameter 'exit_on_end': needs reference_lap"),
         ("sim-node", ["-p", "circut:=lakeside"], "unknown parameter 'circut'"),
         ("sim-node", ["-p", "real_time_factor:=0.0"], "parameter 'real_time_factor': 0 is not in [0.001, 1000]"),
         ("sim-node", ["-p", "physics_dt:=0.5"], "parameter 'physics_dt': 0.5 is not in [0.0001, 0.02]"),
