@@ -38,6 +38,10 @@ struct Shared {
 }
 
 impl Shared {
+    fn inbox(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Keeps a used frame's buffer for the next frame (a few: the frames in flight).
     fn recycle(&self, frame: Frame) {
         let mut spares = self.spares.lock().unwrap_or_else(|p| p.into_inner());
@@ -47,18 +51,13 @@ impl Shared {
     }
 }
 
-/// What the thread does next, decided under the inbox's lock and done outside it.
-enum Next {
-    /// Run a brain step, with the frame taken (if any).
-    Step(Option<(Frame, f64)>, Option<f64>, MailboxCounts),
-    /// Switched off: answer the frame taken (or the switch itself) with a stop.
-    Hold(Option<(Frame, f64)>, MailboxCounts),
-}
-
-impl Shared {
-    fn inbox(&self) -> MutexGuard<'_, Inbox> {
-        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
-    }
+/// What the thread does next, decided under the inbox's lock and done outside it: with the
+/// frame taken (if any) and the mailbox's counts, a brain step (given the last arrival) or,
+/// switched off, a stop.
+struct Next {
+    taken: Option<(Frame, f64)>,
+    counts: MailboxCounts,
+    step: Option<Option<f64>>,
 }
 
 /// What the thread last reported: counters after every step, timings every
@@ -128,19 +127,28 @@ impl RealtimeBrain {
                                 let taken = inbox.frames.take();
                                 if taken.is_some() || !held {
                                     held = true;
-                                    break Next::Hold(taken, inbox.frames.counts());
+                                    let counts = inbox.frames.counts();
+                                    break Next {
+                                        taken,
+                                        counts,
+                                        step: None,
+                                    };
                                 }
                                 inbox = s.ready.wait(inbox).unwrap_or_else(|p| p.into_inner());
                                 continue;
                             }
                             held = false;
                             let last = inbox.frames.last_arrival();
-                            if brain.is_free() && !inbox.frames.is_empty() {
-                                break Next::Step(inbox.frames.take(), last, inbox.frames.counts());
-                            }
+                            let ready = brain.is_free() && !inbox.frames.is_empty();
                             let wait = brain.deadline(last) - clock.now();
-                            if wait <= 0.0 {
-                                break Next::Step(None, last, inbox.frames.counts());
+                            if ready || wait <= 0.0 {
+                                let taken = if ready { inbox.frames.take() } else { None };
+                                let counts = inbox.frames.counts();
+                                break Next {
+                                    taken,
+                                    counts,
+                                    step: Some(last),
+                                };
                             }
                             inbox = s
                                 .ready
@@ -149,23 +157,16 @@ impl RealtimeBrain {
                                 .0;
                         }
                     };
-                    let (used, counts) = match next {
-                        Next::Step(taken, last_arrival, counts) => {
-                            let frame = taken.as_ref().map(|(f, at)| (f, *at));
-                            brain.step(&clock, last_arrival, move || frame, &mut publish);
-                            (taken, counts)
-                        }
-                        Next::Hold(taken, counts) => {
-                            let frame = taken.as_ref().map(|(f, at)| (f, *at));
-                            brain.hold(frame, clock.now(), &mut publish);
-                            (taken, counts)
-                        }
-                    };
-                    if let Some((frame, _)) = used {
+                    let frame = next.taken.as_ref().map(|(f, at)| (f, *at));
+                    match next.step {
+                        Some(last) => brain.step(&clock, last, move || frame, &mut publish),
+                        None => brain.hold(frame, clock.now(), &mut publish),
+                    }
+                    if let Some((frame, _)) = next.taken {
                         s.recycle(frame);
                     }
                     // Outside the inbox's lock: a camera callback never waits for this.
-                    report(&brain, counts, &st, &mut refreshed, clock.now());
+                    report(&brain, next.counts, &st, &mut refreshed, clock.now());
                 }
             })?;
         Ok(RealtimeBrain {

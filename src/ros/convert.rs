@@ -1,7 +1,7 @@
-//! Conversions between ROS 2 messages and the core's ROS-free types: `sensor_msgs/Image` ↔
-//! [`Frame`], `sensor_msgs/CompressedImage` → [`Frame`], `nav_msgs/Odometry` ↔ [`Odometry`],
-//! [`Command`] → `geometry_msgs/Twist` or `TwistStamped`, a health [`Report`] →
-//! `diagnostic_msgs/DiagnosticArray`.
+//! Conversions between ROS 2 messages and the core's ROS-free types: `sensor_msgs/Image` (as
+//! rcl's native message) ↔ [`Frame`], `sensor_msgs/CompressedImage` → [`Frame`],
+//! `nav_msgs/Odometry` ↔ [`Odometry`], [`Command`] → `geometry_msgs/Twist` or `TwistStamped`,
+//! a health [`Report`] → `diagnostic_msgs/DiagnosticArray`.
 //! Incoming messages are validated here; a bad image is an error naming what is wrong.
 
 use std::borrow::Cow;
@@ -32,23 +32,6 @@ pub fn stamp(seconds: f64) -> Time {
         sec: sec as i32,
         nanosec: (((s - sec) * 1e9).round() as u32).min(999_999_999),
     }
-}
-
-/// An image message as a validated frame: the pixel bytes of a packed 8-bit encoding are
-/// moved, not copied; the other encodings ([`WireEncoding`]) are converted to 8-bit RGB into
-/// `spare` (a used frame's buffer).
-pub fn frame_from_image(msg: Image, seq: u64, spare: &mut Vec<u8>) -> Result<Frame, FrameError> {
-    RawImage {
-        stamp: seconds(&msg.header.stamp),
-        seq,
-        width: msg.width,
-        height: msg.height,
-        encoding: WireEncoding::parse(&msg.encoding)?,
-        step: msg.step,
-        big_endian: msg.is_bigendian != 0,
-        data: Cow::Owned(msg.data),
-    }
-    .into_frame(spare)
 }
 
 /// The header stamp of an image message as rcl took it (r2r's native message, before any
@@ -209,6 +192,11 @@ mod tests {
     use super::*;
     use crate::base::sensor::Encoding;
 
+    /// An image message as the brain node gets it: rcl's native message.
+    fn frame_from_image(msg: Image, seq: u64) -> Result<Frame, FrameError> {
+        frame_from_native_image(&NativeMsg::<Image>::from(&msg), seq, &mut Vec::new())
+    }
+
     #[test]
     fn stamps_round_trip() {
         for s in [0.0, 1.5, 1_234.000_000_001, 59.999_999_999_5] {
@@ -221,7 +209,7 @@ mod tests {
         let mut f = Frame::new_rgb8(4, 2);
         f.data[5] = 9;
         f.stamp = 3.25;
-        let back = frame_from_image(image_from_frame(&f, "camera"), 7, &mut Vec::new()).unwrap();
+        let back = frame_from_image(image_from_frame(&f, "camera"), 7).unwrap();
         assert_eq!(
             (back.width, back.height, back.step, back.stamp),
             (4, 2, 12, 3.25)
@@ -229,7 +217,7 @@ mod tests {
         assert_eq!(back.data, f.data);
         let mut bad = image_from_frame(&f, "camera");
         bad.encoding = "nv12".into();
-        assert!(frame_from_image(bad, 1, &mut Vec::new())
+        assert!(frame_from_image(bad, 1)
             .unwrap_err()
             .to_string()
             .contains("nv12"));
@@ -237,12 +225,12 @@ mod tests {
         let mut yuv = image_from_frame(&f, "camera");
         (yuv.encoding, yuv.step) = ("yuv422_yuy2".into(), 8);
         yuv.data = [126, 128].repeat(8);
-        let rgb = frame_from_image(yuv, 2, &mut Vec::new()).unwrap();
+        let rgb = frame_from_image(yuv, 2).unwrap();
         assert_eq!((rgb.encoding, rgb.step), (Encoding::Rgb8, 12));
         assert!(rgb.data.iter().all(|&v| v.abs_diff(128) <= 1));
         let mut short = image_from_frame(&f, "camera");
         short.data.truncate(10);
-        assert!(frame_from_image(short, 1, &mut Vec::new()).is_err());
+        assert!(frame_from_image(short, 1).is_err());
         // As rcl hands it over: the same frame, its bytes copied into the spare buffer.
         let native = NativeMsg::<Image>::from(&image_from_frame(&f, "camera"));
         let mut spare = Vec::with_capacity(64);
