@@ -19,6 +19,7 @@ use pilotnet_brain::sim::world::WorldConfig;
 use pilotnet_brain::sim::{Look, SimConfig, Track};
 use pilotnet_brain::tools::bench::BenchConfig;
 use pilotnet_brain::tools::dataset::Perturbation;
+use pilotnet_brain::tools::experiment::Shard;
 
 /// A setting out of range, named by its flag: the library names settings by their field
 /// (`v_max`), the command line spells the same name as a flag (`--v-max`).
@@ -48,6 +49,9 @@ pub enum Command {
     Dataset(DatasetArgs),
     /// List the model variants of the catalogue (models/manifest.yaml), optionally verified.
     Models(ModelsArgs),
+    /// Run an experiment file: models × circuits × directions × conditions × repetitions,
+    /// in parallel and resumably, then its tables, figures and index.html.
+    Experiment(ExperimentArgs),
     /// Score a recorded run (a rosbag2 bag: MCAP or SQLite3) against a reference lap, as a
     /// simulated run is scored.
     Metrics(MetricsArgs),
@@ -113,6 +117,34 @@ pub struct MetricsArgs {
     /// Print one JSON object on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Arguments of `experiment`.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// The experiment file (YAML; see docs/experiments.md). Not needed with --collect.
+    #[arg(required_unless_present = "collect")]
+    pub file: Option<PathBuf>,
+    /// The experiment's folder: experiment.json, cells/<cell>/, report/ [default:
+    /// runs/<name>; with --collect, required].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the report (tables.md, results.csv, figures/, index.html) here [default:
+    /// <out>/report].
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Parallel workers [default: one per core].
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Run only slice I of N of the cells (1 <= I <= N); merge the slices with --collect.
+    #[arg(long, conflicts_with = "collect")]
+    pub shard: Option<Shard>,
+    /// Merge these experiment folders (shards of one experiment) into --out and report them.
+    #[arg(long, num_args = 1.., conflicts_with = "file")]
+    pub collect: Vec<PathBuf>,
+    /// Do not draw a progress bar (a line per cell instead).
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// Arguments of `models`.
@@ -318,8 +350,9 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 1)]
     pub save_every: u32,
     /// Brain latency: `none` (the world waits for the brain), `measured` (commands apply
-    /// after the pilot's measured compute time; frames arriving meanwhile are dropped), or a
-    /// fixed number of milliseconds.
+    /// after the pilot's measured compute time; frames arriving meanwhile are dropped),
+    /// `measured*F` (F times the measured time: a slower target emulated here, e.g.
+    /// 'measured*20'), or a fixed number of milliseconds.
     #[arg(long, default_value_t = BrainConfig::default().latency)]
     pub latency: Latency,
     /// No camera frame for this long → the brain commands a stop, milliseconds.

@@ -16,7 +16,7 @@
 //! 5. [`evaluation`]: circuits and reference laps, lap statistics, the run record and its
 //!    reports, and the scores of a recorded run.
 //! 6. [`sim`]: the embedded simulator (world, renderer, vehicle) and the simulated run.
-//! 7. [`tools`]: the offline benchmark and dataset recording.
+//! 7. [`tools`]: the offline benchmark, dataset recording and experiments.
 //! 8. `ros` (cargo feature `ros2`): the ROS 2 nodes, thin adapters over the layers below.
 //!
 //! Nothing below `ros` knows a ROS type.

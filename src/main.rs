@@ -9,8 +9,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use cli::{
-    flag_error, BenchArgs, Cli, Command, DatasetArgs, Direction, MetricsArgs, ModelsArgs,
-    PilotChoice, SimArgs,
+    flag_error, BenchArgs, Cli, Command, DatasetArgs, Direction, ExperimentArgs, MetricsArgs,
+    ModelsArgs, PilotChoice, SimArgs,
 };
 use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
 use pilotnet_brain::evaluation::circuit::{Circuit, BUILTIN_CIRCUITS};
@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Dataset(args) => run_dataset(&args),
         Command::Models(args) => list_models(&args),
         Command::Metrics(args) => run_metrics(&args),
+        Command::Experiment(args) => run_experiment(&args),
         #[cfg(feature = "ros2")]
         Command::Node(_) => pilotnet_brain::ros::brain_node::run().map_err(anyhow::Error::from),
         #[cfg(feature = "ros2")]
@@ -166,6 +167,87 @@ fn run_metrics(args: &MetricsArgs) -> anyhow::Result<()> {
         args.out.as_deref(),
         args.json,
     )
+}
+
+fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
+    use pilotnet_brain::tools::experiment::{self, runner, Experiment, RunOptions, Shard};
+    let started = std::time::Instant::now();
+    let out = if !args.collect.is_empty() {
+        let out = args
+            .out
+            .clone()
+            .context("--collect: name the merged folder with --out")?;
+        let index = experiment::report::collect(&args.collect, &out)?;
+        println!(
+            "collected {} cells of '{}' from {} folder(s) into {}",
+            index.cells.len(),
+            index.experiment.name,
+            args.collect.len(),
+            out.display()
+        );
+        out
+    } else {
+        let file = args.file.as_ref().context("an experiment file is needed")?;
+        let spec = Experiment::read(file)?;
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| std::path::Path::new("runs").join(&spec.name));
+        let workers = args.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        if workers == 0 || workers > runner::MAX_WORKERS {
+            anyhow::bail!(
+                "--workers: {workers} is not in [1, {}]",
+                runner::MAX_WORKERS
+            );
+        }
+        let shard = args.shard.unwrap_or(Shard::ALL);
+        let summary = experiment::run(
+            &spec,
+            &RunOptions {
+                out: out.clone(),
+                workers,
+                shard,
+                progress: !args.no_progress,
+            },
+        )?;
+        println!(
+            "{}: {} cells{}, {} kept, {} run with {workers} worker(s) in {}",
+            spec.name,
+            summary.cells,
+            if args.shard.is_some() {
+                format!(" in shard {shard}")
+            } else {
+                String::new()
+            },
+            summary.kept,
+            summary.ran,
+            runner::format_duration(std::time::Duration::from_secs_f64(summary.wall_seconds))
+        );
+        if args.shard.is_some() {
+            println!(
+                "merge the shards with: pilotnet-brain experiment --collect DIR... --out MERGED"
+            );
+            return Ok(());
+        }
+        out
+    };
+    let report_dir = args.report.clone().unwrap_or_else(|| out.join("report"));
+    let report = experiment::report::write(&out, &report_dir)?;
+    println!(
+        "report: {} cells, {} figures (PNG and SVG), {}",
+        report.cells,
+        report.figures,
+        report.page.display()
+    );
+    if !report.missing.is_empty() {
+        println!("not finished: {} cells", report.missing.len());
+    }
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "experiment done");
+    Ok(())
 }
 
 fn run_bench(args: &BenchArgs) -> anyhow::Result<()> {

@@ -39,7 +39,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "runner",
         ],
     ),
-    ("tools", &["dataset", "bench"]),
+    ("tools", &["dataset", "bench", "experiment"]),
     (
         "ros",
         &["topics", "convert", "params", "", "brain_node", "sim_node"],

@@ -34,6 +34,10 @@ pub enum Latency {
     Fixed(f64),
     /// The command is sent after the wall time the pipeline took (for simulated time).
     Measured,
+    /// The command is sent after the wall time the pipeline took times this factor: a
+    /// slower target emulated on this machine (×20 for an embedded CPU, say), its compute
+    /// time varying frame to frame as this machine's does.
+    Scaled(f64),
 }
 
 impl fmt::Display for Latency {
@@ -42,17 +46,27 @@ impl fmt::Display for Latency {
             Latency::None => f.write_str("none"),
             Latency::Fixed(s) => write!(f, "{}ms", s * 1e3),
             Latency::Measured => f.write_str("measured"),
+            Latency::Scaled(k) => write!(f, "measured*{k}"),
         }
     }
 }
 
 impl FromStr for Latency {
     type Err = String;
-    /// `none`, `measured`, or milliseconds (`30`, `30ms`).
+    /// `none`, `measured`, `measured*F` (measured times F) or milliseconds (`30`, `30ms`).
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
+        match s.trim() {
             "none" | "0" => Ok(Latency::None),
             "measured" => Ok(Latency::Measured),
+            scaled if scaled.starts_with("measured*") => scaled["measured*".len()..]
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|k| k.is_finite() && *k > 0.0)
+                .map(Latency::Scaled)
+                .ok_or_else(|| {
+                    format!("'{s}': the factor after 'measured*' must be a positive number")
+                }),
             ms => ms
                 .trim_end_matches("ms")
                 .parse::<f64>()
@@ -60,7 +74,10 @@ impl FromStr for Latency {
                 .filter(|v| v.is_finite() && *v >= 0.0)
                 .map(|v| Latency::Fixed(v / 1e3))
                 .ok_or_else(|| {
-                    format!("'{s}' is not 'none', 'measured' or a number of milliseconds")
+                    format!(
+                        "'{s}' is not 'none', 'measured', 'measured*FACTOR' or a number of \
+                         milliseconds"
+                    )
                 }),
         }
     }
@@ -104,6 +121,9 @@ impl BrainConfig {
         within("stall_timeout_ms", ms, 0.0, 60_000.0)?;
         if let Latency::Fixed(s) = self.latency {
             within("latency", s * 1e3, 0.0, 5_000.0)?;
+        }
+        if let Latency::Scaled(k) = self.latency {
+            within("latency", k, 1e-3, 10_000.0)?;
         }
         Ok(())
     }
@@ -342,6 +362,7 @@ impl Brain {
             Latency::None => 0.0,
             Latency::Fixed(s) => s,
             Latency::Measured => step.elapsed.as_secs_f64(),
+            Latency::Scaled(k) => step.elapsed.as_secs_f64() * k,
         };
         let out = Output {
             cmd: step.cmd,
@@ -617,6 +638,13 @@ mod tests {
         assert_eq!("measured".parse(), Ok(Latency::Measured));
         assert_eq!("25".parse(), Ok(Latency::Fixed(0.025)));
         assert_eq!("40ms".parse(), Ok(Latency::Fixed(0.04)));
+        assert_eq!("measured*20".parse(), Ok(Latency::Scaled(20.0)));
+        assert_eq!(Latency::Scaled(2.5).to_string(), "measured*2.5");
+        assert!("measured*0"
+            .parse::<Latency>()
+            .unwrap_err()
+            .contains("positive"));
+        assert!("measured*x".parse::<Latency>().is_err());
         assert!("-3".parse::<Latency>().is_err());
         assert!("soon".parse::<Latency>().unwrap_err().contains("soon"));
         assert_eq!(Latency::Fixed(0.03).to_string(), "30ms");

@@ -4,7 +4,8 @@
 //! Camera captures go into the brain's latest-wins mailbox and are rendered only when the
 //! brain takes one. How long the brain takes shows as its [`Latency`](crate::driving::brain::Latency):
 //! `None` — the world waits for the brain (lockstep: every frame is processed, runs are
-//! reproducible); `Fixed` or `Measured` — the command reaches the car that long after the brain
+//! reproducible); `Fixed`, `Measured` or `Scaled` (measured × a factor, a slower target
+//! emulated) — the command reaches the car that long after the brain
 //! took its frame, frames arriving meanwhile wait in the mailbox and all but the newest are
 //! dropped, exactly as on a robot.
 
@@ -18,7 +19,7 @@ use crate::base::clock::SimClock;
 use crate::base::control::{Command, CommandLimits};
 use crate::base::sensor::Frame;
 use crate::base::settings::{within, InvalidSetting};
-use crate::driving::brain::{Brain, BrainConfig};
+use crate::driving::brain::{Brain, BrainConfig, Reason};
 use crate::driving::mailbox::Mailbox;
 use crate::driving::pilot::Pilot;
 use crate::driving::pipeline::Pipeline;
@@ -114,6 +115,9 @@ pub struct SimRun {
     pub record: RunRecord,
     /// The recorded odometry, at the odometry rate.
     pub trajectory: Vec<Sample>,
+    /// The brain's wall-clock compute time for each frame it answered (preprocessing,
+    /// inference, output mapping), milliseconds, in order.
+    pub compute_ms: Vec<f32>,
 }
 
 /// The brain and the lap statistics, as the world's driver.
@@ -125,6 +129,7 @@ struct BrainDriver<'a> {
     recorder: LapRecorder,
     frame: Frame,
     taken: u64,
+    compute_ms: Vec<f32>,
     error: Option<SimError>,
 }
 
@@ -153,6 +158,7 @@ impl Driver for BrainDriver<'_> {
             &mut self.error,
         );
         let save = self.config.save_frames.as_ref();
+        let compute_ms = &mut self.compute_ms;
         let camera: &SimCamera = s.camera;
         self.brain.step(
             &self.clock,
@@ -171,7 +177,12 @@ impl Driver for BrainDriver<'_> {
                 *taken += 1;
                 Some((&*frame, received))
             },
-            &mut |out| cmd = Some(out.cmd),
+            &mut |out| {
+                if out.reason == Reason::Frame {
+                    compute_ms.push((out.compute.as_secs_f64() * 1e3) as f32);
+                }
+                cmd = Some(out.cmd);
+            },
         );
         match self.error.take() {
             Some(e) => ControlFlow::Break(Err(e)),
@@ -209,6 +220,7 @@ pub fn run(track: &Track, pilot: Box<dyn Pilot>, config: &SimConfig) -> Result<S
         recorder: LapRecorder::for_circuit(circuit, config.laps),
         frame: world.camera().new_frame(),
         taken: 0,
+        compute_ms: Vec::new(),
         error: None,
     };
     let wall = Instant::now();
@@ -223,6 +235,7 @@ pub fn run(track: &Track, pilot: Box<dyn Pilot>, config: &SimConfig) -> Result<S
     Ok(SimRun {
         record,
         trajectory: driver.recorder.samples().to_vec(),
+        compute_ms: driver.compute_ms,
     })
 }
 
@@ -247,6 +260,10 @@ mod tests {
     }
 
     fn short_run(latency: Latency, sleep_ms: u64) -> RunRecord {
+        short_sim(latency, sleep_ms).record
+    }
+
+    fn short_sim(latency: Latency, sleep_ms: u64) -> SimRun {
         let track = Track::from(Circuit::load("lakeside", RoadGeometry::default(), false).unwrap());
         let pilot = Box::new(Sleepy(std::time::Duration::from_millis(sleep_ms)));
         let config = SimConfig {
@@ -257,12 +274,14 @@ mod tests {
             },
             ..SimConfig::default()
         };
-        run(&track, pilot, &config).unwrap().record
+        run(&track, pilot, &config).unwrap()
     }
 
     #[test]
     fn lockstep_processes_every_frame() {
-        let r = short_run(Latency::None, 0);
+        let sim = short_sim(Latency::None, 0);
+        assert_eq!(sim.compute_ms.len(), 40);
+        let r = sim.record;
         assert_eq!(r.laps.end_reason, EndReason::Timeout);
         let c = r.brain.unwrap().counters;
         assert_eq!(c.frames_received, 40); // 2 s at 20 Hz (t = 0 .. 1.95)
@@ -291,6 +310,10 @@ mod tests {
             measured.brain.unwrap().counters.frames_dropped > 10,
             "{measured:?}"
         );
+        // A 12 ms brain on a target ten times slower lags as the 120 ms one does.
+        let scaled = short_run(Latency::Scaled(10.0), 12).brain.unwrap().counters;
+        assert!(scaled.frames_processed <= 17, "{scaled:?}");
+        assert!(scaled.frames_dropped > 10, "{scaled:?}");
     }
 
     #[test]

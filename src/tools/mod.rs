@@ -1,5 +1,7 @@
-//! Tools built on the layers below: the offline model benchmark (size, timing, dataset MSE)
-//! and labelled datasets (reading them, and recording them in the simulator with the expert).
+//! Tools built on the layers below: the offline model benchmark (size, timing, dataset MSE),
+//! labelled datasets (reading them, and recording them in the simulator with the expert) and
+//! experiments (sweeps of models × circuits × conditions, with tables and figures).
 
 pub mod bench;
 pub mod dataset;
+pub mod experiment;
