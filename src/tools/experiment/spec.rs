@@ -197,6 +197,13 @@ impl Experiment {
                     let bare = Path::new(model).extension().is_none()
                         && Path::new(model).components().count() == 1;
                     let model = if bare { model.clone() } else { resolve(model) };
+                    // The file (or the catalogue entry) must be there; whether it loads is
+                    // checked by opening it before the first lap.
+                    let path = crate::inference::manifest::resolve_model(Path::new(&model))
+                        .map_err(|e| fail(e.to_string()))?;
+                    if !path.is_file() {
+                        return Err(fail(format!("{} is not a file", path.display())));
+                    }
                     let engine = format!(
                         "{} {} {}t",
                         backend.kind.map(|k| k.as_str()).unwrap_or("auto"),
