@@ -215,7 +215,7 @@ fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
             },
         )?;
         println!(
-            "{}: {} cells{}, {} kept, {} run with {workers} worker(s) in {}",
+            "{}: {} cells{}, {} kept, {} run with {} worker(s) in {}",
             spec.name,
             summary.cells,
             if args.shard.is_some() {
@@ -225,6 +225,7 @@ fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
             },
             summary.kept,
             summary.ran,
+            summary.workers,
             runner::format_duration(std::time::Duration::from_secs_f64(summary.wall_seconds))
         );
         if args.shard.is_some() {

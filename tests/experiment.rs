@@ -313,3 +313,21 @@ fn the_page_shows_every_figure_in_a_headless_browser() {
         }
     }
 }
+
+#[test]
+fn the_shipped_study_reads_and_names_every_shipped_variant() {
+    use pilotnet_brain::tools::experiment::{matrix, Experiment};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let e = Experiment::read(&root.join("experiments/study.yaml")).unwrap();
+    let manifest =
+        pilotnet_brain::inference::manifest::Manifest::read(&root.join("models")).unwrap();
+    for v in manifest.variants.iter().filter(|v| v.shipped) {
+        assert!(
+            e.models.iter().any(|m| m.name == v.name),
+            "{} is not in the study",
+            v.name
+        );
+    }
+    assert_eq!(e.circuits.len(), 4);
+    assert_eq!(matrix::cells(&e).len(), 12 * 4 * 2 * 3 * 2);
+}

@@ -75,7 +75,14 @@ pub fn save(figure: &impl Figure, stem: &Path) -> Result<[PathBuf; 2], Experimen
         figure.draw(&root).map_err(|m| fail(&png, m))?;
         root.present().map_err(|e| fail(&png, e.to_string()))?;
     }
-    image::save_buffer(&png, &pixels, w, h, image::ExtendedColorType::Rgb8)
+    // Best compression: the figures are checked in with a study's report.
+    let file = std::fs::File::create(&png).map_err(super::io_error(&png))?;
+    let encoder = image::codecs::png::PngEncoder::new_with_quality(
+        std::io::BufWriter::new(file),
+        image::codecs::png::CompressionType::Best,
+        image::codecs::png::FilterType::Adaptive,
+    );
+    image::ImageEncoder::write_image(encoder, &pixels, w, h, image::ExtendedColorType::Rgb8)
         .map_err(|e| fail(&png, e.to_string()))?;
     let mut text = String::new();
     {
@@ -191,6 +198,7 @@ impl Figure for Boxplots {
                 .configure_mesh()
                 .disable_y_mesh()
                 .light_line_style(TRANSPARENT)
+                .x_labels(6)
                 .y_labels(n)
                 .y_label_formatter(&move |v| match v {
                     SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
@@ -301,7 +309,7 @@ impl Paths {
                         .map(|s| (s.progress_m, s.lateral_m))
                         .collect()
                 };
-                series.push((m.name.clone(), i, thin(&points, 1500)));
+                series.push((m.name.clone(), i, thin(&points, 800)));
             }
             if !series.is_empty() {
                 panels.push(Panel {

@@ -57,7 +57,7 @@ pub fn html(index: &Index, summary: &str, sections: &[Section]) -> String {
          body {{ font-family: sans-serif; margin: 2em auto; max-width: 1500px; color: #222; }}\n\
          table {{ border-collapse: collapse; font-size: 13px; margin-bottom: 1em; }}\n\
          th, td {{ border: 1px solid #ccc; padding: 3px 7px; text-align: right; }}\n\
-         th {{ background: #f0f0f0; }} td.k {{ text-align: left; }}\n\
+         th {{ background: #f0f0f0; }} td.k {{ text-align: left; white-space: nowrap; }}\n\
          figure {{ margin: 1em 0; }} figure img {{ max-width: 100%; border: 1px solid #ddd; }}\n\
          nav a {{ margin-right: 1em; }}\n</style>\n</head>\n<body data-figures=\"pending\">\n\
          <h1>{name}</h1>\n<p>{description}</p>\n<p>{summary}</p>\n<nav>",

@@ -41,6 +41,8 @@ pub struct RunSummary {
     pub kept: usize,
     /// Driven now.
     pub ran: usize,
+    /// Workers that drove them.
+    pub workers: usize,
     /// Wall time, seconds.
     pub wall_seconds: f64,
 }
@@ -124,6 +126,7 @@ pub fn run(experiment: &Experiment, options: &RunOptions) -> Result<RunSummary, 
         cells: mine.len(),
         kept,
         ran: todo.len(),
+        workers: if todo.is_empty() { 0 } else { workers },
         wall_seconds: started.elapsed().as_secs_f64(),
     })
 }
