@@ -139,7 +139,7 @@ fn shards_collected_equal_the_whole_run() {
         };
         assert_eq!(t(&whole), t(&merged), "{id:?}");
     }
-    // The fixed latency shows in the table: the network's commands lag, so it deviates more.
+    // A table per circuit.
     let table = std::fs::read_to_string(whole.join("report/tables.md")).unwrap();
     assert!(
         table.contains("### lakeside") && table.contains("### simple"),

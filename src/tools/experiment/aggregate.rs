@@ -175,7 +175,9 @@ pub fn rows(index: &Index, results: &[CellResult]) -> Vec<Row> {
     out
 }
 
-fn cell(stat: &Option<Stat>, digits: usize) -> String {
+/// `mean ± std` (`mean` alone for one run, `–` for none) with `digits` decimals, the
+/// plus-minus written as `pm`.
+pub fn format_stat(stat: &Option<Stat>, digits: usize, pm: &str) -> String {
     match stat {
         None => "–".into(),
         Some(Stat {
@@ -183,8 +185,12 @@ fn cell(stat: &Option<Stat>, digits: usize) -> String {
         }) => format!("{mean:.digits$}"),
         Some(Stat {
             mean, std: Some(s), ..
-        }) => format!("{mean:.digits$} ± {s:.digits$}"),
+        }) => format!("{mean:.digits$}{pm}{s:.digits$}"),
     }
+}
+
+fn cell(stat: &Option<Stat>, digits: usize) -> String {
+    format_stat(stat, digits, " ± ")
 }
 
 /// A Markdown table per circuit.

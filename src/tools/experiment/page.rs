@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::aggregate::{Row, Stat, METRICS};
+use super::aggregate::{format_stat, Row, Stat, METRICS};
 use super::store::Index;
 
 /// A figure on the page: its title and the file stem (PNG shown, SVG linked).
@@ -35,15 +35,7 @@ pub fn escape(s: &str) -> String {
 }
 
 fn value(stat: &Option<Stat>, digits: usize) -> String {
-    match stat {
-        None => "–".into(),
-        Some(Stat {
-            mean, std: None, ..
-        }) => format!("{mean:.digits$}"),
-        Some(Stat {
-            mean, std: Some(s), ..
-        }) => format!("{mean:.digits$}&nbsp;±&nbsp;{s:.digits$}"),
-    }
+    format_stat(stat, digits, "&nbsp;±&nbsp;")
 }
 
 /// The page.

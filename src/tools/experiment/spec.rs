@@ -114,271 +114,42 @@ impl Experiment {
     /// Checks the experiment in `text`, read from `path` (paths in it are relative to the
     /// file's folder).
     pub fn parse(text: &str, path: &Path) -> Result<Experiment, ExperimentError> {
-        let spec_error = |line: Option<usize>, message: String| ExperimentError::Spec {
-            path: path.to_path_buf(),
-            line,
-            message,
+        let r = Resolver {
+            path,
+            locate: Locator { text },
+            base: path.parent().unwrap_or(Path::new(".")),
         };
-        let file: SpecFile = serde_yaml::from_str(text).map_err(|e| {
-            // serde_yaml's message ends with its own "at line L column C" where it knows
-            // the place; the line is given in front, as compilers give it. A value checked
-            // at the top level is placed at the file's start: its key, which the message
-            // starts with, says where it is.
-            let message = e.to_string();
-            match message.rfind(" at line ") {
-                Some(i) => spec_error(e.location().map(|l| l.line()), message[..i].to_string()),
-                None => {
-                    let key = message.split_once(": ").map(|(k, _)| k).unwrap_or("");
-                    let line = (!key.is_empty() && !key.contains(' '))
-                        .then(|| Locator { text }.key(None, key))
-                        .flatten();
-                    spec_error(line, message)
-                }
-            }
-        })?;
-        let locate = Locator { text };
-        let base = path.parent().unwrap_or(Path::new("."));
-        let resolve = |p: &str| -> String {
-            let candidate = Path::new(p);
-            if candidate.is_absolute() {
-                p.to_string()
-            } else {
-                base.join(candidate).display().to_string()
-            }
-        };
+        let file: SpecFile = serde_yaml::from_str(text).map_err(|e| r.yaml_error(&e))?;
         if file.models.is_empty() || file.circuits.is_empty() {
-            return Err(spec_error(
+            return Err(r.error(
                 None,
                 "an experiment needs at least one model and one circuit".into(),
             ));
         }
-
-        let mut models = Vec::new();
-        for entry in file.models {
-            let fields = entry.0;
-            let label = fields
-                .name
-                .clone()
-                .map(|n| n.0)
-                .or_else(|| fields.model.clone())
-                .or_else(|| fields.pilot.clone().map(|p| p.0.to_string()))
-                .unwrap_or_default();
-            let line = locate.entry("models", &label);
-            let fail = |message: String| spec_error(line, format!("model '{label}': {message}"));
-            let pilot = match (fields.pilot.map(|p| p.0), &fields.model) {
-                (Some(PilotKind::Expert), Some(_)) => {
-                    return Err(fail(
-                        "'model' drives with a network; drop it or 'pilot: expert'".into(),
-                    ))
-                }
-                (Some(PilotKind::Expert), None) => {
-                    if fields.backend.is_some()
-                        || fields.device.is_some()
-                        || fields.threads.is_some()
-                    {
-                        return Err(fail(
-                            "the expert takes no backend, device or threads".into(),
-                        ));
-                    }
-                    PilotSetup::Expert
-                }
-                (Some(PilotKind::Network) | None, None) => return Err(fail(
-                    "needs 'model' (a shipped variant's name or a model file) or 'pilot: expert'"
-                        .into(),
-                )),
-                (Some(PilotKind::Network) | None, Some(model)) => {
-                    let backend = BackendConfig {
-                        kind: fields.backend.map(|b| b.0),
-                        device: fields.device.map(|d| d.0).unwrap_or_default(),
-                        threads: fields.threads.map(|t| t.0 as usize).unwrap_or(1),
-                        ..BackendConfig::default()
-                    };
-                    backend.validate().map_err(|e| fail(e.to_string()))?;
-                    let bare = Path::new(model).extension().is_none()
-                        && Path::new(model).components().count() == 1;
-                    let model = if bare { model.clone() } else { resolve(model) };
-                    // The file (or the catalogue entry) must be there; whether it loads is
-                    // checked by opening it before the first lap.
-                    let path = crate::inference::manifest::resolve_model(Path::new(&model))
-                        .map_err(|e| fail(e.to_string()))?;
-                    if !path.is_file() {
-                        return Err(fail(format!("{} is not a file", path.display())));
-                    }
-                    let engine = format!(
-                        "{} {} {}t",
-                        backend.kind.map(|k| k.as_str()).unwrap_or("auto"),
-                        backend.device,
-                        backend.threads
-                    );
-                    PilotSetup::Network {
-                        model,
-                        backend,
-                        engine,
-                    }
-                }
-            };
-            let name = match fields.name {
-                Some(n) => n.0,
-                None => match &pilot {
-                    PilotSetup::Expert => "expert".to_string(),
-                    PilotSetup::Network { .. } => {
-                        let model = fields.model.unwrap_or_default();
-                        let stem = Path::new(&model)
-                            .file_stem()
-                            .map(|s| s.to_string_lossy().into_owned())
-                            .unwrap_or(model);
-                        Name::check(&stem)
-                            .map_err(|e| fail(format!("{e}; give the entry a 'name'")))?
-                    }
-                },
-            };
-            models.push(ModelSetup { name, pilot });
-        }
-        unique(
-            &models.iter().map(|m| &m.name).collect::<Vec<_>>(),
-            "models",
-            &locate,
-        )
-        .map_err(|(line, m)| spec_error(line, m))?;
-
-        let mut circuits = Vec::new();
-        for entry in file.circuits {
-            let fields = entry.0;
-            let label = fields
-                .name
-                .clone()
-                .map(|n| n.0)
-                .or_else(|| fields.circuit.clone())
-                .or_else(|| fields.world.clone())
-                .unwrap_or_default();
-            let line = locate.entry("circuits", &label);
-            let fail = |message: String| spec_error(line, format!("circuit '{label}': {message}"));
-            let source = match (&fields.circuit, &fields.world) {
-                (Some(_), Some(_)) => return Err(fail("give 'circuit' or 'world', not both".into())),
-                (None, None) => return Err(fail("needs 'circuit' (a built-in name or lap file) or 'world' (a Gazebo model.sdf or .world)".into())),
-                (Some(c), None) => {
-                    let builtin = crate::evaluation::circuit::BUILTIN_CIRCUITS.iter().any(|b| b.name == c);
-                    if builtin { c.clone() } else { resolve(c) }
-                }
-                (None, Some(w)) => resolve(w),
-            };
-            if !crate::evaluation::circuit::BUILTIN_CIRCUITS
-                .iter()
-                .any(|b| b.name == source)
-                && !Path::new(&source).is_file()
-            {
-                return Err(fail(format!(
-                    "{source} is not a built-in circuit or a file"
-                )));
-            }
-            let reference = fields.reference.as_deref().map(resolve).map(PathBuf::from);
-            if let Some(r) = &reference {
-                if !r.is_file() {
-                    return Err(fail(format!("reference {} is not a file", r.display())));
-                }
-            }
-            if let Some(t) = fields.timeout_s {
-                if !(t.is_finite() && t > 0.0 && t <= 1e7) {
-                    return Err(spec_error(
-                        locate.key(line, "timeout_s"),
-                        format!("circuit '{label}': timeout_s: {t} is not in (0, 1e7] seconds"),
-                    ));
-                }
-            }
-            let name = match fields.name {
-                Some(n) => n.0,
-                None => {
-                    let stem = Path::new(&source)
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    // A Gazebo model is a model.sdf in the circuit's folder.
-                    let stem = if stem == "model" {
-                        Path::new(&source)
-                            .parent()
-                            .and_then(|p| p.file_name())
-                            .map(|s| s.to_string_lossy().into_owned())
-                            .unwrap_or(stem)
-                    } else {
-                        stem
-                    };
-                    Name::check(&stem).map_err(|e| fail(format!("{e}; give the entry a 'name'")))?
-                }
-            };
-            circuits.push(CircuitSetup {
-                name,
-                source,
-                reference,
-                timeout_s: fields.timeout_s,
-            });
-        }
-        unique(
-            &circuits.iter().map(|c| &c.name).collect::<Vec<_>>(),
-            "circuits",
-            &locate,
-        )
-        .map_err(|(line, m)| spec_error(line, m))?;
-
-        let directions = match file.directions {
-            None => vec![false, true],
-            Some(d) if d.is_empty() => {
-                return Err(spec_error(
-                    locate.key(None, "directions"),
-                    "directions: give at least one of forward, reverse".into(),
-                ))
-            }
-            Some(d) => {
-                let mut out: Vec<bool> = Vec::new();
-                for dir in d {
-                    let reverse = dir == DirectionName::Reverse;
-                    if out.contains(&reverse) {
-                        return Err(spec_error(
-                            locate.key(None, "directions"),
-                            "directions: each direction once".into(),
-                        ));
-                    }
-                    out.push(reverse);
-                }
-                out
-            }
-        };
-
+        let models = file
+            .models
+            .into_iter()
+            .map(|m| r.model(m.0))
+            .collect::<Result<Vec<_>, _>>()?;
+        r.unique("models", models.iter().map(|m| &m.name))?;
+        let circuits = file
+            .circuits
+            .into_iter()
+            .map(|c| r.circuit(c.0))
+            .collect::<Result<Vec<_>, _>>()?;
+        r.unique("circuits", circuits.iter().map(|c| &c.name))?;
+        let directions = r.directions(file.directions)?;
         let look = file.look.map(|l| l.0).unwrap_or_default();
-        let mut conditions = Vec::new();
-        let entries = if file.conditions.is_empty() {
+        let conditions = if file.conditions.is_empty() {
             vec![ConditionFields::default()]
         } else {
             file.conditions
         };
-        for c in entries {
-            let name = c.name.map(|n| n.0).unwrap_or_else(|| "default".into());
-            let line = locate.entry("conditions", &name);
-            let condition = Condition {
-                latency: c.latency.map(|l| l.0).unwrap_or(Latency::None).to_string(),
-                camera_hz: c.camera_hz,
-                noise: c.noise.unwrap_or(0.0),
-                brightness: c.brightness.unwrap_or(1.0),
-                texture: c.texture.unwrap_or(0.0),
-                stall_timeout_ms: c.stall_timeout_ms,
-                name,
-            };
-            // The simulator's own checks, named by the condition's key.
-            if let Err(e) = condition.sim_config(look, 1, 100.0, 0) {
-                let key = e.name;
-                return Err(spec_error(
-                    locate.key(line, key),
-                    format!("condition '{}': {e}", condition.name),
-                ));
-            }
-            conditions.push(condition);
-        }
-        unique(
-            &conditions.iter().map(|c| &c.name).collect::<Vec<_>>(),
-            "conditions",
-            &locate,
-        )
-        .map_err(|(line, m)| spec_error(line, m))?;
-
+        let conditions = conditions
+            .into_iter()
+            .map(|c| r.condition(c, look))
+            .collect::<Result<Vec<_>, _>>()?;
+        r.unique("conditions", conditions.iter().map(|c| &c.name))?;
         Ok(Experiment {
             name: file.name.0,
             description: file.description.unwrap_or_default(),
@@ -434,6 +205,259 @@ impl Condition {
     }
 }
 
+/// Turns the file's entries into the experiment's settings: paths made relative to the
+/// file, names given, every value checked, errors placed at their line.
+struct Resolver<'a> {
+    path: &'a Path,
+    locate: Locator<'a>,
+    base: &'a Path,
+}
+
+impl Resolver<'_> {
+    fn error(&self, line: Option<usize>, message: String) -> ExperimentError {
+        ExperimentError::Spec {
+            path: self.path.to_path_buf(),
+            line,
+            message,
+        }
+    }
+
+    /// serde_yaml's message ends with its own "at line L column C" where it knows the
+    /// place; the line is given in front, as compilers give it. A value checked at the top
+    /// level is placed at the file's start: its key, which the message starts with, says
+    /// where it is.
+    fn yaml_error(&self, e: &serde_yaml::Error) -> ExperimentError {
+        let message = e.to_string();
+        match message.rfind(" at line ") {
+            Some(i) => self.error(e.location().map(|l| l.line()), message[..i].to_string()),
+            None => {
+                let key = message.split_once(": ").map(|(k, _)| k).unwrap_or("");
+                let line = (!key.is_empty() && !key.contains(' '))
+                    .then(|| self.locate.key(None, key))
+                    .flatten();
+                self.error(line, message)
+            }
+        }
+    }
+
+    /// `p` relative to the file's folder (absolute paths as they are).
+    fn resolve(&self, p: &str) -> String {
+        let candidate = Path::new(p);
+        if candidate.is_absolute() {
+            p.to_string()
+        } else {
+            self.base.join(candidate).display().to_string()
+        }
+    }
+
+    fn unique<'n>(
+        &self,
+        section: &str,
+        names: impl Iterator<Item = &'n String>,
+    ) -> Result<(), ExperimentError> {
+        let names: Vec<&String> = names.collect();
+        for (i, n) in names.iter().enumerate() {
+            if names[..i].contains(n) {
+                return Err(self.error(
+                    self.locate.entry(section, n),
+                    format!("{section}: '{n}' is named twice; give each entry its own 'name'"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn model(&self, fields: ModelFields) -> Result<ModelSetup, ExperimentError> {
+        let label = fields
+            .name
+            .clone()
+            .map(|n| n.0)
+            .or_else(|| fields.model.clone())
+            .or_else(|| fields.pilot.clone().map(|p| p.0.to_string()))
+            .unwrap_or_default();
+        let line = self.locate.entry("models", &label);
+        let fail = |message: String| self.error(line, format!("model '{label}': {message}"));
+        let pilot = match (fields.pilot.map(|p| p.0), &fields.model) {
+            (Some(PilotKind::Expert), Some(_)) => {
+                return Err(fail(
+                    "'model' drives with a network; drop it or 'pilot: expert'".into(),
+                ))
+            }
+            (Some(PilotKind::Expert), None) => {
+                if fields.backend.is_some() || fields.device.is_some() || fields.threads.is_some() {
+                    return Err(fail(
+                        "the expert takes no backend, device or threads".into(),
+                    ));
+                }
+                PilotSetup::Expert
+            }
+            (Some(PilotKind::Network) | None, None) => {
+                return Err(fail(
+                    "needs 'model' (a shipped variant's name or a model file) or 'pilot: expert'"
+                        .into(),
+                ))
+            }
+            (Some(PilotKind::Network) | None, Some(model)) => {
+                let backend = BackendConfig {
+                    kind: fields.backend.map(|b| b.0),
+                    device: fields.device.map(|d| d.0).unwrap_or_default(),
+                    threads: fields.threads.map(|t| t.0 as usize).unwrap_or(1),
+                    ..BackendConfig::default()
+                };
+                backend.validate().map_err(|e| fail(e.to_string()))?;
+                let bare = Path::new(model).extension().is_none()
+                    && Path::new(model).components().count() == 1;
+                let model = if bare {
+                    model.clone()
+                } else {
+                    self.resolve(model)
+                };
+                // The file (or the catalogue entry) must be there; whether it loads is
+                // checked by opening it before the first lap.
+                let path = crate::inference::manifest::resolve_model(Path::new(&model))
+                    .map_err(|e| fail(e.to_string()))?;
+                if !path.is_file() {
+                    return Err(fail(format!("{} is not a file", path.display())));
+                }
+                let engine = format!(
+                    "{} {} {}t",
+                    backend.kind.map(|k| k.as_str()).unwrap_or("auto"),
+                    backend.device,
+                    backend.threads
+                );
+                PilotSetup::Network {
+                    model,
+                    backend,
+                    engine,
+                }
+            }
+        };
+        let name = match (fields.name, &pilot) {
+            (Some(n), _) => n.0,
+            (None, PilotSetup::Expert) => "expert".to_string(),
+            (None, PilotSetup::Network { .. }) => {
+                let model = fields.model.unwrap_or_default();
+                let stem = Path::new(&model)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or(model);
+                Name::check(&stem).map_err(|e| fail(format!("{e}; give the entry a 'name'")))?
+            }
+        };
+        Ok(ModelSetup { name, pilot })
+    }
+
+    fn circuit(&self, fields: CircuitFields) -> Result<CircuitSetup, ExperimentError> {
+        use crate::evaluation::circuit::BUILTIN_CIRCUITS;
+        let builtin = |c: &str| BUILTIN_CIRCUITS.iter().any(|b| b.name == c);
+        let label = fields
+            .name
+            .clone()
+            .map(|n| n.0)
+            .or_else(|| fields.circuit.clone())
+            .or_else(|| fields.world.clone())
+            .unwrap_or_default();
+        let line = self.locate.entry("circuits", &label);
+        let fail = |message: String| self.error(line, format!("circuit '{label}': {message}"));
+        let source = match (&fields.circuit, &fields.world) {
+            (Some(_), Some(_)) => return Err(fail("give 'circuit' or 'world', not both".into())),
+            (None, None) => {
+                return Err(fail(
+                    "needs 'circuit' (a built-in name or lap file) or 'world' (a Gazebo \
+                     model.sdf or .world)"
+                        .into(),
+                ))
+            }
+            (Some(c), None) if builtin(c) => c.clone(),
+            (Some(path), None) | (None, Some(path)) => self.resolve(path),
+        };
+        if !builtin(&source) && !Path::new(&source).is_file() {
+            return Err(fail(format!(
+                "{source} is not a built-in circuit or a file"
+            )));
+        }
+        let reference = fields
+            .reference
+            .as_deref()
+            .map(|r| PathBuf::from(self.resolve(r)));
+        if let Some(r) = &reference {
+            if !r.is_file() {
+                return Err(fail(format!("reference {} is not a file", r.display())));
+            }
+        }
+        if let Some(t) = fields.timeout_s {
+            if !(t.is_finite() && t > 0.0 && t <= 1e7) {
+                return Err(self.error(
+                    self.locate.key(line, "timeout_s"),
+                    format!("circuit '{label}': timeout_s: {t} is not in (0, 1e7] seconds"),
+                ));
+            }
+        }
+        let name = match fields.name {
+            Some(n) => n.0,
+            None => {
+                let source = Path::new(&source);
+                // A Gazebo model is a model.sdf in the circuit's folder: named by the folder.
+                let named = match source.file_stem() {
+                    Some(stem) if stem == "model" => source.parent().and_then(|p| p.file_name()),
+                    stem => stem,
+                };
+                let stem = named
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Name::check(&stem).map_err(|e| fail(format!("{e}; give the entry a 'name'")))?
+            }
+        };
+        Ok(CircuitSetup {
+            name,
+            source,
+            reference,
+            timeout_s: fields.timeout_s,
+        })
+    }
+
+    fn directions(&self, given: Option<Vec<DirectionName>>) -> Result<Vec<bool>, ExperimentError> {
+        let fail = |m: &str| self.error(self.locate.key(None, "directions"), m.into());
+        let Some(given) = given else {
+            return Ok(vec![false, true]);
+        };
+        if given.is_empty() {
+            return Err(fail("directions: give at least one of forward, reverse"));
+        }
+        let mut out: Vec<bool> = Vec::new();
+        for dir in given {
+            let reverse = dir == DirectionName::Reverse;
+            if out.contains(&reverse) {
+                return Err(fail("directions: each direction once"));
+            }
+            out.push(reverse);
+        }
+        Ok(out)
+    }
+
+    fn condition(&self, c: ConditionFields, look: Look) -> Result<Condition, ExperimentError> {
+        let name = c.name.map(|n| n.0).unwrap_or_else(|| "default".into());
+        let line = self.locate.entry("conditions", &name);
+        let condition = Condition {
+            latency: c.latency.map(|l| l.0).unwrap_or(Latency::None).to_string(),
+            camera_hz: c.camera_hz,
+            noise: c.noise.unwrap_or(0.0),
+            brightness: c.brightness.unwrap_or(1.0),
+            texture: c.texture.unwrap_or(0.0),
+            stall_timeout_ms: c.stall_timeout_ms,
+            name,
+        };
+        // The simulator's own checks, placed at the condition's key.
+        if let Err(e) = condition.sim_config(look, 1, 100.0, 0) {
+            return Err(self.error(
+                self.locate.key(line, e.name),
+                format!("condition '{}': {e}", condition.name),
+            ));
+        }
+        Ok(condition)
+    }
+}
+
 /// Finds where an entry or key is written, for errors found after parsing.
 struct Locator<'a> {
     text: &'a str,
@@ -467,22 +491,6 @@ impl Locator<'_> {
             .map(|(i, _)| i + 1)
             .or(Some(from))
     }
-}
-
-fn unique(
-    names: &[&String],
-    section: &str,
-    locate: &Locator<'_>,
-) -> Result<(), (Option<usize>, String)> {
-    for (i, n) in names.iter().enumerate() {
-        if names[..i].contains(n) {
-            return Err((
-                locate.entry(section, n),
-                format!("{section}: '{n}' is named twice; give each entry its own 'name'"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The file as written.
