@@ -370,7 +370,7 @@ fn invalid_settings_exit_2_naming_the_flag_and_the_fault() {
         // Refused by the parser: the value or the flag itself.
         (
             &["sim", "--latency", "soon"],
-            "'soon' is not 'none', 'measured' or a number of milliseconds",
+            "'soon' is not 'none', 'measured', 'measured*FACTOR' or a number of milliseconds",
         ),
         (&["sim", "--device", "npu"], "unknown device 'npu'"),
         (&["sim", "--backend", "onnx"], "unknown backend 'onnx'"),
