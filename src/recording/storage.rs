@@ -78,8 +78,18 @@ fn corrupt(path: &Path, what: impl std::fmt::Display) -> BagError {
     }
 }
 
-/// The topics of an MCAP file.
+/// Longest record of an MCAP file, bytes: its size, or 256 MiB for a file of compressed
+/// chunks smaller than that. A damaged length field is refused instead of being reserved.
+fn mcap_record_limit(file_len: usize) -> usize {
+    file_len.max(256 << 20)
+}
+
+/// The topics of an MCAP file, read with the `mcap` crate's sans-I/O reader so that record
+/// lengths are bounded (its message stream takes a damaged length as an allocation).
 pub fn read_mcap(path: &Path) -> Result<Vec<Topic>, BagError> {
+    use mcap::records::Record;
+    use mcap::sans_io::linear_reader::{LinearReadEvent, LinearReader, LinearReaderOptions};
+
     let file = std::fs::File::open(path).map_err(|source| BagError::Io {
         path: path.to_path_buf(),
         source,
@@ -90,35 +100,66 @@ pub fn read_mcap(path: &Path) -> Result<Vec<Topic>, BagError> {
         path: path.to_path_buf(),
         source,
     })?;
+    let mut reader = LinearReader::new_with_options(
+        LinearReaderOptions::default().with_record_length_limit(mcap_record_limit(map.len())),
+    );
+    let mut schemas: HashMap<u16, String> = HashMap::new();
+    let mut channels: HashMap<u16, mcap::records::Channel> = HashMap::new();
     let mut topics: Vec<Topic> = Vec::new();
     let mut by_channel: HashMap<u16, usize> = HashMap::new();
-    let stream = mcap::MessageStream::new(&map).map_err(|e| corrupt(path, e))?;
-    for (read, message) in stream.enumerate() {
-        let message = message.map_err(|e| {
-            corrupt(
-                path,
-                format!("truncated or damaged after {read} messages: {e}"),
-            )
-        })?;
-        let channel = &message.channel;
-        let i = *by_channel.entry(channel.id).or_insert_with(|| {
-            topics.push(Topic {
-                name: channel.topic.clone(),
-                type_name: channel
-                    .schema
-                    .as_ref()
-                    .map(|s| s.name.clone())
-                    .unwrap_or_default(),
-                encoding: channel.message_encoding.clone(),
-                ..Topic::default()
-            });
-            topics.len() - 1
-        });
-        let topic = &mut topics[i];
-        topic.count += 1;
-        if KEPT_TYPES.contains(&topic.type_name.as_str()) {
-            let t = i64::try_from(message.log_time).unwrap_or(i64::MAX);
-            topic.messages.push((t, message.data.into_owned()));
+    let (mut offset, mut read) = (0usize, 0u64);
+    let damaged = |read: u64, e: &dyn std::fmt::Display| {
+        corrupt(
+            path,
+            format!("truncated or damaged after {read} messages: {e}"),
+        )
+    };
+    while let Some(event) = reader.next_event() {
+        let (opcode, data) = match event.map_err(|e| damaged(read, &e))? {
+            LinearReadEvent::ReadRequest(need) => {
+                let n = need.min(map.len() - offset);
+                reader.insert(n).copy_from_slice(&map[offset..offset + n]);
+                reader.notify_read(n);
+                offset += n;
+                continue;
+            }
+            LinearReadEvent::Record { opcode, data } => (opcode, data),
+        };
+        match mcap::parse_record(opcode, data).map_err(|e| damaged(read, &e))? {
+            Record::Schema { header, .. } => {
+                schemas.entry(header.id).or_insert(header.name);
+            }
+            Record::Channel(channel) => {
+                channels.entry(channel.id).or_insert(channel);
+            }
+            Record::Message { header, data } => {
+                let channel = channels.get(&header.channel_id).ok_or_else(|| {
+                    damaged(
+                        read,
+                        &format!(
+                            "a message on channel {} before its channel record",
+                            header.channel_id
+                        ),
+                    )
+                })?;
+                let i = *by_channel.entry(channel.id).or_insert_with(|| {
+                    topics.push(Topic {
+                        name: channel.topic.clone(),
+                        type_name: schemas.get(&channel.schema_id).cloned().unwrap_or_default(),
+                        encoding: channel.message_encoding.clone(),
+                        ..Topic::default()
+                    });
+                    topics.len() - 1
+                });
+                let topic = &mut topics[i];
+                topic.count += 1;
+                read += 1;
+                if KEPT_TYPES.contains(&topic.type_name.as_str()) {
+                    let t = i64::try_from(header.log_time).unwrap_or(i64::MAX);
+                    topic.messages.push((t, data.into_owned()));
+                }
+            }
+            _ => {}
         }
     }
     Ok(merge_same_topics(topics))
