@@ -22,6 +22,9 @@ pub const MIN_POINTS: usize = 10;
 pub const RESAMPLE_SPACING_M: f64 = 0.1;
 /// Standard deviation of the smoothing kernel, metres.
 pub const SMOOTHING_SIGMA_M: f64 = 0.8;
+/// Longest circuit, metres: five times the Nürburgring's Nordschleife. A longer one is a
+/// damaged coordinate, and its centre line would be resampled into that many points.
+pub const MAX_CIRCUIT_LENGTH_M: f64 = 100_000.0;
 /// The ends of a file's lap may lie at most this far apart (or 3 point spacings, if larger).
 pub const MAX_CLOSING_GAP_M: f64 = 2.0;
 
@@ -247,8 +250,28 @@ impl Circuit {
             name: name.clone(),
             what: e.to_string(),
         })?;
+        let geometry = |what: String| CircuitError::Geometry {
+            name: name.clone(),
+            what,
+        };
+        if let Some(p) = points
+            .iter()
+            .find(|p| !(p.x.is_finite() && p.y.is_finite()))
+        {
+            return Err(geometry(format!(
+                "{source}: a point ({}, {}) is not finite",
+                p.x, p.y
+            )));
+        }
         let mut reference_points = points.clone();
         let raw = ClosedPolyline::new(points);
+        if !(raw.length() <= MAX_CIRCUIT_LENGTH_M) {
+            return Err(geometry(format!(
+                "{source}: {:.0} m long, over the {MAX_CIRCUIT_LENGTH_M:.0} m a circuit may be \
+                 (a damaged coordinate?)",
+                raw.length()
+            )));
+        }
         let mut centre = raw
             .resampled(RESAMPLE_SPACING_M)
             .smoothed(SMOOTHING_SIGMA_M);
@@ -367,6 +390,14 @@ mod tests {
         let mut nan = square(5, 40.0);
         nan = nan.replacen("8,0", "NaN,0", 1);
         assert!(load_err(&nan).contains("not finite"));
+        // Found by fuzzing: one coordinate a billion metres out made the centre line be
+        // resampled into billions of points, and the process abort.
+        let far = square(5, 40.0).replacen("8,0", "1e9,0", 1);
+        assert!(
+            load_err(&far).contains("m long, over the 100000 m"),
+            "{}",
+            load_err(&far)
+        );
         let mut three = square(5, 40.0);
         three += "1,2,3\n";
         assert!(load_err(&three).contains("expected 2 fields as in the header, found 3"));
