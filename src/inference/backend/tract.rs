@@ -32,11 +32,33 @@ impl TractBackend {
                 supported: "cpu; CUDA and TensorRT run through ort",
             });
         }
+        let shape = model.input.shape();
+        let state = without_panics(|| Self::plan(model, shape)).unwrap_or_else(|panic| {
+            Err(BackendError::Load {
+                path: model.path.clone(),
+                reason: format!("tract failed on this model's graph: {panic}"),
+            })
+        })?;
+        let executor = if config.threads > 1 {
+            Executor::multithread(config.threads)
+        } else {
+            Executor::SingleThread
+        };
+        Ok(TractBackend {
+            state,
+            shape,
+            input: vec![0.0; model.input.len()],
+            output: Vec::with_capacity(model.output.count),
+            executor,
+        })
+    }
+
+    /// The model's graph, checked against its description, typed, optimised, made runnable.
+    fn plan(model: &Model, shape: [usize; 4]) -> Result<TypedSimpleState, BackendError> {
         let load = |e: TractError| BackendError::Load {
             path: model.path.clone(),
             reason: format!("tract: {e:#}"),
         };
-        let shape = model.input.shape();
         let mut graph = tract_onnx::onnx()
             .model_for_path(&model.path)
             .map_err(load)?;
@@ -58,19 +80,7 @@ impl TractBackend {
             .into_optimized()
             .and_then(|typed| typed.into_runnable())
             .map_err(load)?;
-        let state = plan.spawn().map_err(load)?;
-        let executor = if config.threads > 1 {
-            Executor::multithread(config.threads)
-        } else {
-            Executor::SingleThread
-        };
-        Ok(TractBackend {
-            state,
-            shape,
-            input: vec![0.0; model.input.len()],
-            output: Vec::with_capacity(model.output.count),
-            executor,
-        })
+        plan.spawn().map_err(load)
     }
 
     fn run(&mut self) -> TractResult<()> {
@@ -138,8 +148,21 @@ impl Backend for TractBackend {
     }
 
     fn infer(&mut self) -> Result<&[f32], BackendError> {
-        self.run()
+        without_panics(|| self.run())
+            .map_err(|panic| BackendError::Inference(format!("tract failed: {panic}")))?
             .map_err(|e| BackendError::Inference(format!("tract: {e:#}")))?;
         Ok(&self.output)
     }
+}
+
+/// Runs `f`, turning a panic inside tract (it asserts on graphs it cannot analyse, as
+/// damaged files make) into its message: a bad model is an error, never a crash.
+fn without_panics<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "a panic".into())
+    })
 }
