@@ -17,8 +17,10 @@ const STEP: f64 = 0.2;
 const SEARCH: f64 = 0.6;
 /// Steps the band may be missing for (a gap in the paint) before tracing gives up.
 const MAX_MISSES: usize = 10;
-/// Cell of the triangle index, metres.
+/// Cell of the triangle index, metres (larger on worlds over [`MAX_CELLS_PER_SIDE`] metres).
 const CELL: f64 = 1.0;
+/// Most cells along a side of the index: its memory stays bounded however far a world spans.
+const MAX_CELLS_PER_SIDE: f64 = 2048.0;
 
 /// A traced red line.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +39,8 @@ struct Flat {
     top: Vec<f64>,
     material: Vec<u32>,
     origin: Vec2,
+    /// Side of a cell, metres.
+    size: f64,
     cols: usize,
     rows: usize,
     cells: Vec<Vec<u32>>,
@@ -55,10 +59,11 @@ impl Flat {
             lo = Vec2::new(0.0, 0.0);
             hi = Vec2::new(1.0, 1.0);
         }
-        let cols = (((hi.x - lo.x) / CELL).ceil() as usize).max(1);
-        let rows = (((hi.y - lo.y) / CELL).ceil() as usize).max(1);
+        let size = CELL.max((hi.x - lo.x).max(hi.y - lo.y) / MAX_CELLS_PER_SIDE);
+        let cols = (((hi.x - lo.x) / size).ceil() as usize).max(1);
+        let rows = (((hi.y - lo.y) / size).ceil() as usize).max(1);
         let mut cells = vec![Vec::new(); cols * rows];
-        let cell = |v: f64, o: f64, n: usize| (((v - o) / CELL).max(0.0) as usize).min(n - 1);
+        let cell = |v: f64, o: f64, n: usize| (((v - o) / size).max(0.0) as usize).min(n - 1);
         for (i, (_, t)) in items.iter().enumerate() {
             let (x0, x1) = (
                 t.iter().map(|p| p.x).fold(f64::MAX, f64::min),
@@ -82,6 +87,7 @@ impl Flat {
             material: items.iter().map(|(t, _)| t.material).collect(),
             tris: items.into_iter().map(|(_, t)| t).collect(),
             origin: lo,
+            size,
             cols,
             rows,
             cells,
@@ -91,7 +97,7 @@ impl Flat {
     /// Triangles whose cells the box around `a`–`b` touches.
     fn near(&self, a: Vec2, b: Vec2) -> impl Iterator<Item = usize> + '_ {
         let cell = |v: f64, o: f64, n: usize| {
-            (((v - o) / CELL).floor().clamp(0.0, n as f64 - 1.0)) as usize
+            (((v - o) / self.size).floor().clamp(0.0, n as f64 - 1.0)) as usize
         };
         let (c0, c1) = (
             cell(a.x.min(b.x), self.origin.x, self.cols),
@@ -429,6 +435,24 @@ mod tests {
             }
         }
         s
+    }
+
+    #[test]
+    fn a_triangle_a_billion_metres_out_leaves_the_index_bounded() {
+        let mut s = ring();
+        let far = 1e9f32;
+        s.add_triangle(
+            [
+                [far, far, 0.0],
+                [far + 1.0, far, 0.0],
+                [far, far + 1.0, 0.0],
+            ],
+            [[0.0; 2]; 3],
+            1,
+        );
+        let line = trace_red_line(&s, None).unwrap();
+        let len = ClosedPolyline::new(line.points.clone()).length();
+        assert!((len - std::f64::consts::TAU * 20.0).abs() < 0.5, "{len}");
     }
 
     #[test]

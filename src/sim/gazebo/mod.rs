@@ -71,6 +71,10 @@ pub struct LoadedWorld {
     pub line: RedLine,
 }
 
+/// Farthest a world's vertex may lie from its origin along any axis, metres (Behavior Metrics'
+/// circuits fit in a kilometre).
+pub const MAX_COORDINATE_M: f32 = 50_000.0;
+
 /// Loads the world at `path` (a `model.sdf` or a `.world`): every mesh of every model, and the
 /// red line's centre traced from where Behavior Metrics' car starts (a world's `f1` include),
 /// else from the start of the longest straight, clockwise as Behavior Metrics drives.
@@ -92,7 +96,24 @@ pub fn load(path: &Path) -> Result<LoadedWorld, WorldError> {
                 what: format!("mesh {} is not COLLADA (.dae)", mesh.file.display()),
             });
         }
+        let before = scene.triangles.len();
         collada::load(&mesh.file, &mesh.placement, &mut scene, &mut cache)?;
+        // A damaged number or scale puts a vertex anywhere: refused here, by its mesh.
+        let placed = &scene.triangles[before..];
+        if let Some(v) = placed
+            .iter()
+            .flat_map(|t| t.p)
+            .find(|v| v.iter().any(|c| !(c.abs() <= MAX_COORDINATE_M)))
+        {
+            return Err(WorldError::Collada {
+                path: mesh.file.clone(),
+                what: format!(
+                    "a vertex placed at ({}, {}, {}) m, beyond the {MAX_COORDINATE_M} m a \
+                     circuit's world may reach",
+                    v[0], v[1], v[2]
+                ),
+            });
+        }
     }
     let start = description.start.map(|(x, y, yaw)| (Vec2::new(x, y), yaw));
     let line = trace_red_line(&scene, start).map_err(|what| WorldError::Line {
