@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use super::topics;
 use crate::base::control::CommandLimits;
+use crate::base::params_file;
 use crate::base::settings::{positive, within, InvalidSetting};
 use crate::driving::brain::BrainConfig;
 use crate::driving::health::HealthConfig;
@@ -442,20 +443,17 @@ impl SimNodeParams {
     }
 }
 
-/// Reads `--params-file PATH` from the process's ROS arguments and checks the file exists and
-/// is YAML before rcl sees it (rcl aborts the process on a missing or unparseable file).
+/// Reads `--params-file PATH` from the process's ROS arguments and checks each file before
+/// rcl sees it (rcl aborts the process on a missing or unparseable file).
 pub fn check_params_files() -> Result<(), ParamError> {
     let args: Vec<String> = std::env::args().collect();
     for pair in args.windows(2) {
         if pair[0] == "--params-file" {
-            let path = PathBuf::from(&pair[1]);
-            let text = std::fs::read_to_string(&path).map_err(|e| ParamError::File {
-                path: path.clone(),
-                what: e.to_string(),
-            })?;
-            serde_yaml::from_str::<serde_yaml::Value>(&text).map_err(|e| ParamError::File {
-                path: path.clone(),
-                what: format!("not valid YAML: {e}"),
+            params_file::check_file(std::path::Path::new(&pair[1])).map_err(|e| {
+                ParamError::File {
+                    path: e.path,
+                    what: e.what,
+                }
             })?;
         }
     }
