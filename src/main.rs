@@ -12,6 +12,7 @@ use cli::{
     flag_error, BenchArgs, Cli, Command, DatasetArgs, Direction, ExperimentArgs, MetricsArgs,
     ModelsArgs, PilotChoice, SimArgs,
 };
+use pilotnet_brain::base::out_dir::ensure_writable;
 use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
 use pilotnet_brain::evaluation::circuit::{Circuit, BUILTIN_CIRCUITS};
 use pilotnet_brain::evaluation::laps::Sample;
@@ -74,6 +75,13 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
     let track = args.track()?;
     let circuit = &track.circuit;
     let config = args.to_config(circuit.length(), track.look())?;
+    // Folders that cannot be written are refused before the lap, not after it.
+    if let Some(dir) = &args.out {
+        ensure_writable("--out", dir)?;
+    }
+    if let Some(dir) = &args.save_frames {
+        ensure_writable("--save-frames", dir)?;
+    }
     let pilot: Box<dyn Pilot> = match (choice, model) {
         (PilotChoice::Model, Some(path)) => {
             Box::new(NetworkPilot::open(&resolve_model(&path)?, &backend)?)
@@ -83,11 +91,6 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
             ExpertConfig::default(),
         )),
     };
-    // A folder that cannot be written is refused before the lap, not after it.
-    if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("--out: cannot create {}", dir.display()))?;
-    }
     tracing::info!(circuit = %circuit.name, length_m = circuit.length(), "driving");
     let run = sim::run(&track, pilot, &config)?;
     publish(
@@ -156,8 +159,7 @@ fn run_metrics(args: &MetricsArgs) -> anyhow::Result<()> {
     };
     let circuit = if reversed { reference(true)? } else { forward };
     if let Some(dir) = &args.out {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("--out: cannot create {}", dir.display()))?;
+        ensure_writable("--out", dir)?;
     }
     let run = replay::score(&recording, &circuit, args.laps);
     publish(
@@ -177,6 +179,7 @@ fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
             .out
             .clone()
             .context("--collect: name the merged folder with --out")?;
+        ensure_writable("--out", &out)?;
         let index = experiment::report::collect(&args.collect, &out)?;
         println!(
             "collected {} cells of '{}' from {} folder(s) into {}",
@@ -203,6 +206,10 @@ fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
                 "--workers: {workers} is not in [1, {}]",
                 runner::MAX_WORKERS
             );
+        }
+        ensure_writable("--out", &out)?;
+        if let Some(dir) = &args.report {
+            ensure_writable("--report", dir)?;
         }
         let shard = args.shard.unwrap_or(Shard::ALL);
         let summary = experiment::run(

@@ -28,6 +28,7 @@ use super::params::{BrainParams, ParamError};
 use super::timing::{FrameLog, StageFigures, Stages};
 use super::{convert, topics, NodeError};
 use crate::base::clock::{Clock, WallClock};
+use crate::base::out_dir::ensure_writable;
 use crate::base::sensor::{Frame, FrameError};
 use crate::driving::brain::{BrainStats, Output, Reason};
 use crate::driving::health::{HealthMonitor, Observation};
@@ -188,6 +189,11 @@ fn test_delay(pilot: Box<dyn Pilot>) -> Result<Box<dyn Pilot>, NodeError> {
 pub fn run() -> Result<(), NodeError> {
     let (mut node, p, handler) = super::node_with_params::<BrainParams>("brain")?;
     let settings = p.validate()?;
+    // A stats folder that cannot be written is refused before the model loads, not at the
+    // end of the run.
+    if !p.stats_dir.is_empty() {
+        ensure_writable("stats_dir", Path::new(&p.stats_dir))?;
+    }
     let sim_time = super::uses_sim_time(&node);
     let clock = node.get_ros_clock();
 

@@ -38,6 +38,9 @@ pub enum NodeError {
     /// An environment variable the node reads is malformed.
     #[error("environment: {0}")]
     Environment(String),
+    /// An output folder cannot be written.
+    #[error(transparent)]
+    OutDir(#[from] crate::base::out_dir::OutDirError),
     /// The async runtime could not start.
     #[error("starting the tokio runtime: {0}")]
     Runtime(#[from] std::io::Error),
