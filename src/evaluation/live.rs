@@ -1,8 +1,9 @@
 //! Lap statistics of a run driven from outside the embedded simulator (the ROS node's
 //! odometry): records it against the reference lap, keeps the wall time beside the run's own
 //! time base, and writes the same record as `pilotnet-brain sim` (stats.json, trajectory.csv,
-//! path.png) once, when the run ends or the node stops. A run can be paused (the brain
-//! switched off): the time it stands paused is left out of its lap and wall times.
+//! path.png) when the run ends or the node stops, and checkpoints `stats.json` meanwhile. A
+//! run can be paused (the brain switched off): the time it stands paused is left out of its
+//! lap and wall times.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -113,6 +114,24 @@ impl LiveLap {
             .wall
             .map_or(0.0, |(first, last)| (last - first).as_secs_f64());
         RunRecord::new(self.info.clone(), laps, *brain, wall_seconds)
+    }
+
+    /// Writes the record as it stands (`stats.json` and `bm_stats.json`, end reason
+    /// `in_progress`), atomically, so a process killed later leaves the last checkpoint on
+    /// disk. Does nothing once the final record is written or without a folder.
+    pub fn checkpoint(&self, brain: &BrainStats) -> Result<(), ReportError> {
+        let Some(dir) = self.dir.clone() else {
+            return Ok(());
+        };
+        if self.written {
+            return Ok(());
+        }
+        let record = self.run_record(EndReason::InProgress, brain);
+        std::fs::create_dir_all(&dir).map_err(|source| ReportError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        report::write_records(&dir, &record, &self.circuit)
     }
 
     /// Writes the record once (later calls do nothing and return `None`); returns the folder.
@@ -248,6 +267,43 @@ mod tests {
         assert_eq!(back.laps.laps_completed, 1);
         assert!(dir.join("trajectory.csv").exists() && dir.join("path.png").exists());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn checkpoints_are_whole_records_in_progress_until_the_final_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("stats");
+        let mut lap = live(Some(dir.clone()));
+        let read = || -> RunRecord {
+            serde_json::from_str(&std::fs::read_to_string(dir.join("stats.json")).unwrap()).unwrap()
+        };
+        assert_eq!(drive(&mut lap, 5.0, 1.0, 10.0), None);
+        lap.checkpoint(&brain()).unwrap();
+        let first = read();
+        assert_eq!(first.laps.end_reason, EndReason::InProgress);
+        assert!(dir.join("bm_stats.json").exists());
+        // Only whole files: no hidden file is left beside them.
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+        // Ten seconds more of the same drive.
+        let (centre, wall0) = (lap.circuit.centre.clone(), Instant::now());
+        for i in 200..400 {
+            let t = f64::from(i) * 0.05;
+            let odom = on_line(&centre, 5.0 * t, 100.0 + t, 5.0);
+            assert_eq!(lap.record(&odom, wall0 + Duration::from_secs_f64(t)), None);
+        }
+        lap.checkpoint(&brain()).unwrap();
+        assert!(read().laps.percentage_completed > first.laps.percentage_completed);
+        lap.write(EndReason::Shutdown, &brain()).unwrap();
+        lap.checkpoint(&brain()).unwrap();
+        assert_eq!(
+            read().laps.end_reason,
+            EndReason::Shutdown,
+            "the final record stays"
+        );
     }
 
     #[test]

@@ -389,7 +389,12 @@ pub fn run() -> Result<(), NodeError> {
             }
         });
 
-        let (b, st, m) = (brain.clone(), stages.clone(), malformed.clone());
+        let (b, st, m, l) = (
+            brain.clone(),
+            stages.clone(),
+            malformed.clone(),
+            laps.clone(),
+        );
         tokio::spawn(async move {
             let mut last = (Instant::now(), 0u64);
             loop {
@@ -397,6 +402,14 @@ pub fn run() -> Result<(), NodeError> {
                     break;
                 }
                 let stats = b.stats();
+                // The statistics on disk as they stand: a node killed outright leaves the
+                // last period's record, whole.
+                if let Some(l) = &l {
+                    let lap = lock(l);
+                    if let Err(e) = tokio::task::block_in_place(|| lap.checkpoint(&stats)) {
+                        tracing::error!(error = %e, "cannot checkpoint the statistics");
+                    }
+                }
                 let processed = stats.counters.frames_processed;
                 let hz = (processed - last.1) as f64 / last.0.elapsed().as_secs_f64().max(1e-9);
                 last = (Instant::now(), processed);

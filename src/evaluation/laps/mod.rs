@@ -35,6 +35,8 @@ pub enum EndReason {
     Shutdown,
     /// A recording ended before any of the above.
     EndOfRecording,
+    /// The run had not ended when this record was written: a live run's periodic checkpoint.
+    InProgress,
 }
 
 impl EndReason {
@@ -47,6 +49,7 @@ impl EndReason {
             EndReason::LeftRoad => "left_road",
             EndReason::Shutdown => "shutdown",
             EndReason::EndOfRecording => "end_of_recording",
+            EndReason::InProgress => "in_progress",
         }
     }
 }

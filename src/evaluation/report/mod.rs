@@ -164,33 +164,66 @@ pub fn table(record: &RunRecord) -> String {
 /// Writes `record` as `stats.json` and Behavior Metrics' stats object as `bm_stats.json`,
 /// with `trajectory.csv`, `path.png` and `reference.csv` (the raw reference points Behavior
 /// Metrics' scores measured against, in driving order) of the run of `circuit` that made it,
-/// into `dir` (created if needed).
+/// into `dir` (created if needed). Each file is written beside its name and renamed over it,
+/// `stats.json` last: a reader, or a process killed midway, sees whole files, and a
+/// `stats.json` whose folder holds the rest of the run.
 pub fn write_dir(
     dir: &Path,
     record: &RunRecord,
     circuit: &Circuit,
     trajectory: &[Sample],
 ) -> Result<(), ReportError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ReportError::Io { path, source }
-    };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let stats = dir.join("stats.json");
-    std::fs::write(&stats, record.to_json_pretty() + "\n").map_err(io(&stats))?;
-    let bm = dir.join("bm_stats.json");
+    atomically(&dir.join("reference.csv"), |tmp| {
+        write_points(tmp, &circuit.reference_points).map_err(io(tmp))
+    })?;
+    atomically(&dir.join("trajectory.csv"), |tmp| {
+        write_trajectory(tmp, trajectory).map_err(io(tmp))
+    })?;
+    atomically(&dir.join("path.png"), |tmp| {
+        plot::plot_path(tmp, circuit, trajectory).map_err(|reason| ReportError::Plot {
+            path: dir.join("path.png"),
+            reason,
+        })
+    })?;
+    write_records(dir, record, circuit)
+}
+
+/// Writes `record` as `stats.json` and `bm_stats.json` into the existing folder `dir`, each
+/// atomically (a live run's checkpoint; [`write_dir`] writes the whole folder).
+pub fn write_records(dir: &Path, record: &RunRecord, circuit: &Circuit) -> Result<(), ReportError> {
     let bm_text = serde_json::to_string_pretty(&bm_stats(record, &circuit.reference_points))
         .expect("a JSON value serialises");
-    std::fs::write(&bm, bm_text + "\n").map_err(io(&bm))?;
-    let reference = dir.join("reference.csv");
-    write_points(&reference, &circuit.reference_points).map_err(io(&reference))?;
-    let csv = dir.join("trajectory.csv");
-    write_trajectory(&csv, trajectory).map_err(io(&csv))?;
-    let png = dir.join("path.png");
-    plot::plot_path(&png, circuit, trajectory).map_err(|reason| ReportError::Plot {
-        path: png.clone(),
-        reason,
+    atomically(&dir.join("bm_stats.json"), |tmp| {
+        std::fs::write(tmp, bm_text + "\n").map_err(io(tmp))
+    })?;
+    atomically(&dir.join("stats.json"), |tmp| {
+        std::fs::write(tmp, record.to_json_pretty() + "\n").map_err(io(tmp))
     })
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError {
+    let path = path.to_path_buf();
+    move |source| ReportError::Io { path, source }
+}
+
+/// Runs `write` on a hidden file beside `path` with the same extension (`.stats.json` for
+/// `stats.json`, so writers that go by the extension still work), then renames it over
+/// `path`. A failed write removes the hidden file.
+fn atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), ReportError>,
+) -> Result<(), ReportError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}"));
+    let written = write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(io(path)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// The raw reference points Behavior Metrics' scores were measured against, in driving
