@@ -265,7 +265,7 @@ impl Circuit {
         }
         let mut reference_points = points.clone();
         let raw = ClosedPolyline::new(points);
-        if !(raw.length() <= MAX_CIRCUIT_LENGTH_M) {
+        if raw.length().is_nan() || raw.length() > MAX_CIRCUIT_LENGTH_M {
             return Err(geometry(format!(
                 "{source}: {:.0} m long, over the {MAX_CIRCUIT_LENGTH_M:.0} m a circuit may be \
                  (a damaged coordinate?)",

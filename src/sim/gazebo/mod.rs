@@ -103,7 +103,7 @@ pub fn load(path: &Path) -> Result<LoadedWorld, WorldError> {
         if let Some(v) = placed
             .iter()
             .flat_map(|t| t.p)
-            .find(|v| v.iter().any(|c| !(c.abs() <= MAX_COORDINATE_M)))
+            .find(|v| v.iter().any(|c| c.is_nan() || c.abs() > MAX_COORDINATE_M))
         {
             return Err(WorldError::Collada {
                 path: mesh.file.clone(),
