@@ -1,8 +1,8 @@
 //! The ROS 2 parameters file (`--ros-args --params-file FILE`), checked ROS-free before rcl
 //! reads it: rcl's own parser ends the process on a file it cannot read, and accepts shapes
-//! that then set nothing. A file is a mapping of node names (`brain`, `/ns/brain`, `/**`) to
-//! `ros__parameters:` mappings, nested by dotted name, whose values are booleans, integers,
-//! floats, strings, or non-empty lists of one of those.
+//! that then set nothing. A file is a mapping of node names (`brain`, `/ns/brain`, `/**`, or
+//! namespaces as nested mappings) to `ros__parameters:` mappings, nested by dotted name, whose
+//! values are booleans, integers, floats, strings, or non-empty lists of one of those.
 
 use std::path::{Path, PathBuf};
 
@@ -52,22 +52,45 @@ pub fn check(text: &str, path: &Path) -> Result<(), ParamsFileError> {
         let node = node
             .as_str()
             .ok_or_else(|| fail(format!("a node name is {}, not a string", kind(node))))?;
-        let params = match body {
-            Value::Mapping(m) => m.get(PARAMETERS_KEY).filter(|_| m.len() == 1),
-            _ => None,
-        }
-        .ok_or_else(|| {
+        check_node(node, body, &fail)?;
+    }
+    Ok(())
+}
+
+/// A node's entry: its `ros__parameters:` mapping, and (as rcl reads namespaces written as
+/// nested mappings) the nodes below it.
+fn check_node(
+    node: &str,
+    body: &Value,
+    fail: &impl Fn(String) -> ParamsFileError,
+) -> Result<(), ParamsFileError> {
+    let Value::Mapping(entries) = body else {
+        return Err(fail(format!(
+            "node '{node}' is {}, not a mapping holding '{PARAMETERS_KEY}:'",
+            kind(body)
+        )));
+    };
+    if entries.is_empty() {
+        return Err(fail(format!("node '{node}' holds no '{PARAMETERS_KEY}:'")));
+    }
+    for (key, value) in entries {
+        let key = key.as_str().ok_or_else(|| {
             fail(format!(
-                "node '{node}' holds no '{PARAMETERS_KEY}:' mapping alone"
+                "under '{node}' a name is {}, not a string",
+                kind(key)
             ))
         })?;
-        let Value::Mapping(params) = params else {
-            return Err(fail(format!(
-                "'{node}.{PARAMETERS_KEY}' is {}, not a mapping",
-                kind(params)
-            )));
-        };
-        check_values(params, node, &fail)?;
+        if key == PARAMETERS_KEY {
+            let Value::Mapping(params) = value else {
+                return Err(fail(format!(
+                    "'{node}.{PARAMETERS_KEY}' is {}, not a mapping",
+                    kind(value)
+                )));
+            };
+            check_values(params, node, fail)?;
+        } else {
+            check_node(&format!("{node}/{key}"), value, fail)?;
+        }
     }
     Ok(())
 }
@@ -146,6 +169,12 @@ mod tests {
             Path::new("p"),
         )
         .unwrap();
+        // A namespace as a nested mapping, as rcl reads it.
+        check(
+            "robot:\n  brain:\n    ros__parameters:\n      a: 1\n",
+            Path::new("p"),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -153,7 +182,9 @@ mod tests {
         assert!(err("a: [").starts_with("params file p.yaml: not valid YAML"));
         assert!(err("- brain").contains("found a list"));
         assert!(err("{}").contains("names no node"));
-        assert!(err("brain: {v_max: 3.0}").contains("node 'brain' holds no 'ros__parameters:'"));
+        assert!(err("model: fp32").contains("node 'model' is a string, not a mapping"));
+        assert!(err("brain: {v_max: 3.0}").contains("node 'brain/v_max' is a float"));
+        assert!(err("brain: {}").contains("node 'brain' holds no 'ros__parameters:'"));
         assert!(err("brain: {ros__parameters: 3}").contains("is an integer, not a mapping"));
         assert!(err("brain: {ros__parameters: {limits: {v_max: }}}")
             .contains("'brain.limits.v_max' has no value"));
