@@ -15,7 +15,7 @@ use thiserror::Error;
 use super::topics;
 use crate::base::control::CommandLimits;
 use crate::base::params_file;
-use crate::base::settings::{positive, within, InvalidSetting};
+use crate::base::settings::{within, InvalidSetting};
 use crate::driving::brain::BrainConfig;
 use crate::driving::health::HealthConfig;
 use crate::inference::backend::{BackendConfig, BackendKind, Device};
@@ -169,7 +169,7 @@ pub struct BrainParams {
     pub laps: i64,
     /// Folder for stats.json, trajectory.csv and path.png; empty: not written.
     pub stats_dir: String,
-    /// Period of the summary topic, s.
+    /// Period of the summary topic and of the stats.json checkpoint, s (0.01 to 3600).
     pub summary_period_s: f64,
     /// Health on `/diagnostics`, once a second.
     pub diagnostics: Diagnostics,
@@ -316,9 +316,10 @@ impl BrainParams {
         .validate()
         .map_err(param(""))?;
         let laps = within("laps", self.laps, 1, 1_000_000).map_err(param(""))?;
-        let period = positive("summary_period_s", self.summary_period_s).map_err(param(""))?;
-        let summary_period = Duration::try_from_secs_f64(period)
-            .map_err(|_| invalid("summary_period_s", format!("{period} is too long")))?;
+        // Each period publishes the summary and rewrites stats.json: not faster than 100 Hz.
+        let period =
+            within("summary_period_s", self.summary_period_s, 0.01, 3600.0).map_err(param(""))?;
+        let summary_period = Duration::from_secs_f64(period);
         let health = HealthConfig {
             expected_camera_hz: self.diagnostics.expected_camera_hz,
             min_rate_fraction: self.diagnostics.min_rate_fraction,
@@ -681,7 +682,15 @@ mod tests {
                     ..Default::default()
                 },
                 "summary_period_s",
-                "positive",
+                "NaN is not in [0.01, 3600]",
+            ),
+            (
+                BrainParams {
+                    summary_period_s: 1e-6,
+                    ..Default::default()
+                },
+                "summary_period_s",
+                "0.000001 is not in [0.01, 3600]",
             ),
             (
                 BrainParams {

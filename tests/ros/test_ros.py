@@ -427,6 +427,34 @@ def test_nan_network_stops_the_car_and_shutdown_writes_stats(node: Peer) -> None
     assert s["non_finite_commands"] > 30, s
 
 
+def test_sigkill_leaves_the_last_checkpoint_whole(node: Peer) -> None:
+    """The brain killed outright (SIGKILL) mid-run: the stats.json on disk is its last
+    checkpoint (written every summary_period_s, renamed into place), whole, in progress."""
+    stats = Path(tempfile.mkdtemp()) / "stats"
+    x, y = (float(v) for v in REFERENCE.read_text().splitlines()[1].split(","))
+    node.position = (x, y)
+    brain = start("node", "--ros-args", "-p", "model:=fp32", "-p", f"reference_lap:={REFERENCE}",
+                  "-p", f"stats_dir:={stats}", "-p", "summary_period_s:=0.5")
+    try:
+        wait_connected(node)
+        spin_for(node, 3.0, 1 / 30, node.frame)
+        brain.kill()
+        brain.wait(timeout=5)
+    finally:
+        stop(brain)
+        node.position = (0.0, 0.0)
+    assert brain.returncode == -signal.SIGKILL, brain.returncode
+    names = sorted(p.name for p in stats.iterdir())
+    s = json.loads((stats / "stats.json").read_text())
+    bm = json.loads((stats / "bm_stats.json").read_text())
+    print(f"SIGKILL after 3 s of 30 Hz frames: {names} on disk; stats.json says {s['end_reason']}, "
+          f"{s['frames_received']} frames received, {s['sim_seconds']:.1f} s recorded; "
+          f"bm_stats.json has {len(bm)} keys")
+    assert s["end_reason"] == "in_progress", s
+    assert s["frames_received"] > 30, s
+    assert not [n for n in names if n.startswith(".")], f"a half-written file was left: {names}"
+
+
 def test_diagnostics_warn_on_a_slow_camera_err_on_a_stall_and_recover(node: Peer) -> None:
     """/diagnostics once a second in diagnostic_updater's form: OK at the expected 20 Hz,
     WARN at 10 Hz, ERROR when the camera stops, OK again when it comes back."""
@@ -733,10 +761,14 @@ def test_bad_parameters_are_startup_errors() -> None:
     }
     for name, text in files.items():
         (d / name).write_text(text)
+    # A model file cut short, its description beside it: unreadable at start.
+    shipped = ROOT / "models" / "pilotnet_fp32"
+    (d / "cut.onnx").write_bytes(shipped.with_suffix(".onnx").read_bytes()[:4096])
+    (d / "cut.yaml").write_text(shipped.with_suffix(".yaml").read_text())
     cases = [
         ("node", ["--params-file", str(d / "missing.yaml")], "missing.yaml: No such file"),
         ("node", ["--params-file", str(d / "not_yaml.yaml")], "not valid YAML"),
-        ("node", ["--params-file", str(d / "not_ros.yaml")], "Cannot have a value before ros__parameters"),
+        ("node", ["--params-file", str(d / "not_ros.yaml")], "node 'model' is a string, not a mapping"),
         ("node", ["--params-file", str(d / "typo.yaml")], "unknown parameter 'modell'"),
         ("node", ["--params-file", str(d / "type.yaml")], "threads"),
         ("node", ["--params-file", str(d / "range.yaml")], "parameter 'limits.v_max': -1 is not in [0, 100]"),
@@ -745,6 +777,9 @@ def test_bad_parameters_are_startup_errors() -> None:
         ("node", ["-p", "backend:=onnx"], "parameter 'backend': unknown backend 'onnx' (expected ort, tract or tch)"),
         ("node", ["-p", "threads:=100000"], "parameter 'threads': 100000 is not in [1, 256]"),
         ("node", ["-p", "model:=no_such_variant"], "no_such_variant"),
+        ("node", ["-p", f"model:={d / 'cut.onnx'}"], "cannot load model"),
+        # A stats folder that cannot be written: refused before the model loads.
+        ("node", ["-p", "stats_dir:=/proc/self/stats"], "stats_dir: cannot write to /proc/self/stats"),
         ("node", ["-p", "reference_lap:=/no/such/lap.csv"], "parameter 'reference_lap'"),
         ("node", ["-p", "exit_on_end:=true"], "parameter 'exit_on_end': needs reference_lap"),
         ("sim-node", ["-p", "circut:=lakeside"], "unknown parameter 'circut'"),
@@ -781,6 +816,8 @@ def main() -> int:
             lambda: test_a_parameter_set_while_running_is_reported(node),
         "nan_network_stops_the_car_and_shutdown_writes_stats":
             lambda: test_nan_network_stops_the_car_and_shutdown_writes_stats(node),
+        "sigkill_leaves_the_last_checkpoint_whole":
+            lambda: test_sigkill_leaves_the_last_checkpoint_whole(node),
         "diagnostics_warn_err_and_recover":
             lambda: test_diagnostics_warn_on_a_slow_camera_err_on_a_stall_and_recover(node),
         "the_enable_switch_stops_and_restarts": lambda: test_the_enable_switch_stops_and_restarts_the_brain(node),
