@@ -206,29 +206,16 @@ fn main() {
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
     for (i, r) in rows.iter().enumerate() {
         let h = &r.compute_us;
+        let (p50, p99, max) = (ms(h, 0.5), ms(h, 0.99), h.max() as f64 / 1e3);
+        let (minute, laps, done) = (i + 1, r.laps_ended, r.completed);
+        let (rss, heap) = (r.rss_mib, r.heap_mib);
         println!(
-            "{:>6}  {:>4}  {:>8}  {:>7.1}  {:>8.2}  {:>14.3}  {:>6.3}  {:>6.3}",
-            i + 1,
-            r.laps_ended,
-            r.completed,
-            r.rss_mib,
-            r.heap_mib,
-            ms(h, 0.5),
-            ms(h, 0.99),
-            h.max() as f64 / 1e3
+            "{minute:>6}  {laps:>4}  {done:>8}  {rss:>7.1}  {heap:>8.2}  {p50:>14.3}  {p99:>6.3}  {max:>6.3}"
         );
         if let Some(f) = csv.as_mut() {
             writeln!(
                 f,
-                "{},{},{},{:.2},{:.3},{:.4},{:.4},{:.4}",
-                i + 1,
-                r.laps_ended,
-                r.completed,
-                r.rss_mib,
-                r.heap_mib,
-                ms(h, 0.5),
-                ms(h, 0.99),
-                h.max() as f64 / 1e3
+                "{minute},{laps},{done},{rss:.2},{heap:.3},{p50:.4},{p99:.4},{max:.4}"
             )
             .unwrap();
         }

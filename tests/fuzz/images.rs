@@ -8,7 +8,7 @@ use std::io::Cursor;
 use pilotnet_brain::base::raw_image::{
     decode_compressed, RawImage, WireEncoding, MAX_DECODED_SIDE,
 };
-use pilotnet_brain::base::sensor::Frame;
+use pilotnet_brain::base::sensor::{Frame, FrameError};
 use pilotnet_brain::inference::model::InputSpec;
 use pilotnet_brain::inference::preprocess::Preprocessor;
 use proptest::prelude::*;
@@ -80,12 +80,18 @@ fn raw() -> impl Strategy<Value = Raw> {
         })
 }
 
-/// The network's preprocessing must take a decoded frame or refuse it by name.
-fn preprocess(frame: &Frame) -> Result<(), String> {
+/// A decoded frame must validate, and the network's preprocessing must take it (into finite
+/// numbers) or refuse it by name; a refused message must say why.
+fn check_decoded(result: Result<Frame, FrameError>) -> Result<(), String> {
+    error_says_something(&result)?;
+    let Ok(frame) = result else { return Ok(()) };
+    frame
+        .validate()
+        .map_err(|e| format!("a decoded frame that does not validate: {e}"))?;
     let spec = InputSpec::behavior_metrics();
     let mut pre = Preprocessor::new(&spec);
     let mut out = vec![0f32; spec.len()];
-    let result = pre.run(frame, &mut out);
+    let result = pre.run(&frame, &mut out);
     error_says_something(&result)?;
     if result.is_ok() && out.iter().any(|x| !x.is_finite()) {
         return Err("preprocessing made a non-finite input".into());
@@ -117,18 +123,7 @@ fn raw_camera_messages() {
             big_endian: r.big_endian,
             data: Cow::Owned(vec![r.fill; len]),
         };
-        let mut spare = Vec::new();
-        let result = message.into_frame(&mut spare);
-        error_says_something(&result)?;
-        match result {
-            Ok(frame) => {
-                frame
-                    .validate()
-                    .map_err(|e| format!("a decoded frame that does not validate: {e}"))?;
-                preprocess(&frame)
-            }
-            Err(_) => Ok(()),
-        }
+        check_decoded(message.into_frame(&mut Vec::new()))
     });
 }
 
@@ -171,25 +166,13 @@ fn compressed_seeds() -> Vec<Vec<u8>> {
 fn compressed_camera_messages() {
     let inputs = mutate::inputs(compressed_seeds(), 256);
     run("compressed_camera_messages", 512, inputs, |Bytes(data)| {
-        let mut spare = Vec::new();
-        let result = decode_compressed(1.0, 3, "rgb8; jpeg compressed bgr8", &data, &mut spare);
-        error_says_something(&result)?;
-        match result {
-            Ok(frame) => {
-                frame
-                    .validate()
-                    .map_err(|e| format!("a decoded frame that does not validate: {e}"))?;
-                if frame.width as usize > MAX_DECODED_SIDE
-                    || frame.height as usize > MAX_DECODED_SIDE
-                {
-                    return Err(format!(
-                        "decoded {}x{}, over the limit",
-                        frame.width, frame.height
-                    ));
-                }
-                preprocess(&frame)
+        let decoded =
+            decode_compressed(1.0, 3, "rgb8; jpeg compressed bgr8", &data, &mut Vec::new());
+        if let Ok(f) = &decoded {
+            if f.width as usize > MAX_DECODED_SIDE || f.height as usize > MAX_DECODED_SIDE {
+                return Err(format!("decoded {}x{}, over the limit", f.width, f.height));
             }
-            Err(_) => Ok(()),
         }
+        check_decoded(decoded)
     });
 }
