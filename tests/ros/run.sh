@@ -44,4 +44,4 @@ set -u
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_DOMAIN_ID=42 RUST_LOG=${RUST_LOG:-info}
 # Camera-sized messages over shared memory (Fast DDS's default segment is too small for them).
 export FASTRTPS_DEFAULT_PROFILES_FILE="$root/tests/ros/fastdds.xml"
-exec python3 tests/ros/test_ros.py
+exec python3 "${ROS_SCRIPT:-tests/ros/test_ros.py}"

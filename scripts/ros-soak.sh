@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The brain node's ROS soak: MINUTES (default 10) of 30 Hz camera frames and odometry from an
+# rclpy peer, the node's memory and the peer's frame-to-command latency per minute
+# (tests/ros/soak.py), built and run as tests/ros/run.sh runs the ROS tests. The minutes go to
+# CSV (default target/ros-soak.csv).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+export ROS_SOAK_MINUTES="${1:-10}"
+export ROS_SOAK_CSV="$(realpath -m "${2:-$root/target/ros-soak.csv}")"
+export ROS_SCRIPT=tests/ros/soak.py
+exec bash "$root/tests/ros/run.sh"
