@@ -3,7 +3,9 @@
 //! time base, and writes the same record as `pilotnet-brain sim` (stats.json, trajectory.csv,
 //! path.png) when the run ends or the node stops, and checkpoints `stats.json` meanwhile. A
 //! run can be paused (the brain switched off): the time it stands paused is left out of its
-//! lap and wall times.
+//! lap and wall times. Its clock is watched ([`ClockWatch`]): a jump back restarts the lap
+//! (the world was reset; the attempt cut short is kept in the record), a clock standing still
+//! while odometry comes is counted and its wall time kept.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -14,6 +16,7 @@ use crate::evaluation::circuit::Circuit;
 use crate::evaluation::laps::{EndReason, LapRecorder};
 use crate::evaluation::record::{RunInfo, RunRecord};
 use crate::evaluation::report::{self, ReportError};
+use crate::evaluation::run_clock::{ClockStep, ClockWatch, LapRestart};
 
 /// A live run's lap statistics.
 #[derive(Debug)]
@@ -26,6 +29,7 @@ pub struct LiveLap {
     ended: Option<EndReason>,
     written: bool,
     pause: Pause,
+    watch: ClockWatch,
 }
 
 /// The paused spans, taken out of the run's times.
@@ -74,6 +78,7 @@ impl LiveLap {
             ended: None,
             written: false,
             pause: Pause::default(),
+            watch: ClockWatch::default(),
         }
     }
 
@@ -91,6 +96,18 @@ impl LiveLap {
         if self.ended.is_some() || self.pause.paused {
             return None;
         }
+        match self.watch.observe(odom.stamp, wall) {
+            ClockStep::Normal => {}
+            ClockStep::Back(from) => self.restart(from, odom.stamp),
+            ClockStep::Stalled => tracing::warn!(
+                at_s = odom.stamp,
+                "the run's clock has stood still for a second while odometry keeps coming; \
+                 lap times stand still with it"
+            ),
+            ClockStep::Resumed(stood) => {
+                tracing::info!(stood_s = stood.as_secs_f64(), "the run's clock moves again")
+            }
+        }
         let (odom, wall) = self.pause.adjust(odom, wall);
         let odom = &odom;
         let (first, _) = *self.wall.get_or_insert((wall, wall));
@@ -98,6 +115,29 @@ impl LiveLap {
         let end = self.recorder.record(odom)?;
         self.ended = Some(end);
         Some(end)
+    }
+
+    /// Starts the lap afresh after the clock went back from `from` to `to`, keeping the
+    /// figures of the attempt cut short.
+    fn restart(&mut self, from: f64, to: f64) {
+        let cut = self.recorder.finish(EndReason::InProgress);
+        tracing::warn!(
+            from_s = from,
+            to_s = to,
+            completed_pct = cut.percentage_completed,
+            "the run's clock went back: the world was reset; the lap restarts"
+        );
+        self.watch.restarted(LapRestart {
+            clock_from_s: from,
+            clock_to_s: to,
+            percentage_completed: cut.percentage_completed,
+            laps_completed: cut.laps_completed,
+            sim_seconds: cut.sim_seconds,
+            odometry_samples: cut.odometry_samples,
+        });
+        self.recorder = LapRecorder::for_circuit(&self.circuit, self.info.laps_requested);
+        self.wall = None;
+        self.pause = Pause::default();
     }
 
     /// Why the run ended, if it has.
@@ -113,7 +153,9 @@ impl LiveLap {
         let wall_seconds = self
             .wall
             .map_or(0.0, |(first, last)| (last - first).as_secs_f64());
-        RunRecord::new(self.info.clone(), laps, *brain, wall_seconds)
+        let mut record = RunRecord::new(self.info.clone(), laps, *brain, wall_seconds);
+        record.clock = Some(self.watch.events());
+        record
     }
 
     /// Writes the record as it stands (`stats.json` and `bm_stats.json`, end reason
@@ -134,7 +176,8 @@ impl LiveLap {
         report::write_records(&dir, &record, &self.circuit)
     }
 
-    /// Writes the record once (later calls do nothing and return `None`); returns the folder.
+    /// Writes the record once (later calls do nothing and return `None`; after a failed
+    /// write, the next call tries again); returns the folder.
     pub fn write(
         &mut self,
         end: EndReason,
@@ -146,9 +189,10 @@ impl LiveLap {
         if self.written {
             return Ok(None);
         }
-        self.written = true;
         let record = self.run_record(end, brain);
+        // A failed write (a full disk) leaves the record to the next checkpoint or write.
         report::write_dir(&dir, &record, &self.circuit, self.recorder.samples())?;
+        self.written = true;
         Ok(Some(dir))
     }
 }
@@ -354,5 +398,108 @@ mod tests {
             "{}",
             r.real_time_factor
         );
+    }
+
+    #[test]
+    fn a_clock_jumping_back_restarts_the_lap_and_keeps_the_attempt_cut_short() {
+        let mut lap = live(None);
+        let centre = lap.circuit.centre.clone();
+        let (length, speed, wall0) = (centre.length(), 5.0, Instant::now());
+        // Half a lap from stamp 100 s; then the simulator restarts: the car back on the
+        // start line, the clock from 0.
+        let half = 0.5 * length / speed;
+        let (mut t, mut before) = (0.0, 0);
+        while t < half {
+            let odom = on_line(&centre, speed * t, 100.0 + t, speed);
+            assert_eq!(lap.record(&odom, wall0 + Duration::from_secs_f64(t)), None);
+            (t, before) = (t + 0.05, before + 1);
+        }
+        let restart_wall = t + 2.0;
+        let (mut t, mut ended) = (0.0, None);
+        while t < 2.0 * length / speed && ended.is_none() {
+            let odom = on_line(&centre, speed * t, t, speed);
+            ended = lap.record(&odom, wall0 + Duration::from_secs_f64(restart_wall + t));
+            t += 0.05;
+        }
+        assert_eq!(ended, Some(EndReason::LapCompleted));
+        let r = lap.run_record(EndReason::Shutdown, &brain());
+        let lap_s = r.laps.lap_seconds.unwrap();
+        assert!((lap_s - length / speed).abs() < 0.2, "lap {lap_s} s");
+        // Wall and run time span the attempt after the restart only.
+        assert!(
+            (r.real_time_factor - 1.0).abs() < 0.01,
+            "{}",
+            r.real_time_factor
+        );
+        let clock = r.clock.clone().unwrap();
+        assert_eq!(clock.clock_jumps_back, 1);
+        let cut = &clock.lap_restarts[0];
+        assert!((cut.clock_from_s - (100.0 + half)).abs() < 0.06, "{cut:?}");
+        assert_eq!(cut.clock_to_s, 0.0);
+        assert!((cut.percentage_completed - 50.0).abs() < 1.0, "{cut:?}");
+        assert!((cut.sim_seconds - half).abs() < 0.06, "{cut:?}");
+        assert_eq!(cut.laps_completed, 0);
+        assert_eq!(cut.odometry_samples, before);
+        // The record says it in stats.json, and reads back.
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(json["clock_jumps_back"], 1);
+        assert_eq!(json["lap_restarts"].as_array().unwrap().len(), 1);
+        let back: RunRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back.clock, r.clock);
+    }
+
+    #[test]
+    fn a_clock_standing_still_is_counted_and_the_lap_goes_on() {
+        let mut lap = live(None);
+        let centre = lap.circuit.centre.clone();
+        let wall0 = Instant::now();
+        // 10 s driven; the clock stands at 103 s from 3 s to 6 s of wall time.
+        let mut samples = 0;
+        for i in 0..200 {
+            let w = f64::from(i) * 0.05;
+            let stamp = 100.0
+                + if w < 3.0 {
+                    w
+                } else if w < 6.0 {
+                    3.0
+                } else {
+                    w - 3.0
+                };
+            let odom = on_line(&centre, 5.0 * w, stamp, 5.0);
+            assert_eq!(lap.record(&odom, wall0 + Duration::from_secs_f64(w)), None);
+            samples += 1;
+        }
+        let r = lap.run_record(EndReason::Shutdown, &brain());
+        let clock = r.clock.unwrap();
+        assert_eq!((clock.clock_stalls, clock.clock_jumps_back), (1, 0));
+        assert!(
+            (clock.clock_stalled_wall_s - 2.95).abs() < 0.06,
+            "{clock:?}"
+        );
+        assert_eq!(r.laps.odometry_samples, samples, "no sample is lost");
+        assert!(
+            (r.laps.sim_seconds - 6.95).abs() < 0.06,
+            "{}",
+            r.laps.sim_seconds
+        );
+    }
+
+    #[test]
+    fn a_final_write_that_fails_is_tried_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        // The folder's parent is a file: no write can make it.
+        let blocker = tmp.path().join("full");
+        std::fs::write(&blocker, "").unwrap();
+        let mut lap = live(Some(blocker.join("stats")));
+        assert_eq!(drive(&mut lap, 5.0, 1.0, 5.0), None);
+        assert!(lap.checkpoint(&brain()).is_err());
+        assert!(lap.write(EndReason::Shutdown, &brain()).is_err());
+        std::fs::remove_file(&blocker).unwrap();
+        assert_eq!(
+            lap.write(EndReason::Shutdown, &brain()).unwrap(),
+            Some(blocker.join("stats"))
+        );
+        let json = std::fs::read_to_string(blocker.join("stats/stats.json")).unwrap();
+        assert!(json.contains("\"shutdown\""), "{json}");
     }
 }

@@ -8,3 +8,4 @@ pub mod live;
 pub mod record;
 pub mod replay;
 pub mod report;
+pub mod run_clock;

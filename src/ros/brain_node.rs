@@ -130,6 +130,9 @@ struct Summary {
     processed_hz: f64,
     /// Camera messages dropped because they could not be decoded.
     frames_malformed: u64,
+    /// Writes of the statistics (checkpoints, the final record) that failed: a full or
+    /// vanished stats folder. Driving goes on; the last whole record stays on disk.
+    stats_write_errors: u64,
     /// Whether the brain is switched on.
     enabled: bool,
     /// The node's stages.
@@ -142,14 +145,18 @@ type Laps = Option<Arc<Mutex<LiveLap>>>;
 
 /// Writes the run record once (a blocking file write and plot: on a runtime worker, wrap it
 /// in `block_in_place`).
-fn write_stats(lap: &mut LiveLap, end: EndReason, brain: &RealtimeBrain) {
+fn write_stats(lap: &mut LiveLap, end: EndReason, brain: &RealtimeBrain, errors: &AtomicU64) {
     let stats = brain.stats();
     match lap.write(end, &stats) {
         Ok(Some(dir)) => {
             tracing::info!(dir = %dir.display(), end = end.as_str(), "statistics written")
         }
         Ok(None) => {}
-        Err(e) => tracing::error!(error = %e, "cannot write the statistics"),
+        Err(e) => {
+            errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "cannot write the statistics; the last whole record \
+                stays on disk and the next checkpoint tries again")
+        }
     }
 }
 
@@ -271,6 +278,7 @@ pub fn run() -> Result<(), NodeError> {
     let frames = Arc::new(Mutex::new(FrameLog::default()));
     let stages = Arc::new(Mutex::new(Stages::default()));
     let malformed = Arc::new(AtomicU64::new(0));
+    let stats_errors = Arc::new(AtomicU64::new(0));
     let wall = WallClock::new();
     let (f, st) = (frames.clone(), stages.clone());
     let brain = Arc::new(RealtimeBrain::spawn(
@@ -298,7 +306,8 @@ pub fn run() -> Result<(), NodeError> {
         .build()?;
     let ended = Arc::new(tokio::sync::Notify::new());
     let exit_on_end = p.exit_on_end;
-    let (laps_at_end, brain_at_end) = (laps.clone(), brain.clone());
+    let (laps_at_end, brain_at_end, errors_at_end) =
+        (laps.clone(), brain.clone(), stats_errors.clone());
     // The camera feed holds rcl's native messages, which stay on the thread that takes them:
     // it runs on this thread, beside the signal wait, the rest on the runtime's workers.
     let local = tokio::task::LocalSet::new();
@@ -328,7 +337,13 @@ pub fn run() -> Result<(), NodeError> {
             }
         });
 
-        let (b, l, e, c) = (brain.clone(), laps.clone(), ended.clone(), clock.clone());
+        let (b, l, e, c, se) = (
+            brain.clone(),
+            laps.clone(),
+            ended.clone(),
+            clock.clone(),
+            stats_errors.clone(),
+        );
         tokio::spawn(async move {
             let mut odometry = odometry;
             let mut waiting_for_clock = false;
@@ -356,7 +371,7 @@ pub fn run() -> Result<(), NodeError> {
                 odom.stamp = now;
                 let mut lap = lock(l);
                 if let Some(end) = lap.record(&odom, Instant::now()) {
-                    tokio::task::block_in_place(|| write_stats(&mut lap, end, &b));
+                    tokio::task::block_in_place(|| write_stats(&mut lap, end, &b, &se));
                     if exit_on_end {
                         tracing::info!(end = end.as_str(), "the run ended; exit_on_end is set");
                         e.notify_one();
@@ -389,11 +404,12 @@ pub fn run() -> Result<(), NodeError> {
             }
         });
 
-        let (b, st, m, l) = (
+        let (b, st, m, l, se) = (
             brain.clone(),
             stages.clone(),
             malformed.clone(),
             laps.clone(),
+            stats_errors.clone(),
         );
         tokio::spawn(async move {
             let mut last = (Instant::now(), 0u64);
@@ -407,7 +423,11 @@ pub fn run() -> Result<(), NodeError> {
                 if let Some(l) = &l {
                     let lap = lock(l);
                     if let Err(e) = tokio::task::block_in_place(|| lap.checkpoint(&stats)) {
-                        tracing::error!(error = %e, "cannot checkpoint the statistics");
+                        let failed = se.fetch_add(1, Ordering::Relaxed) + 1;
+                        if failed <= 5 || failed.is_multiple_of(100) {
+                            tracing::error!(error = %e, failed, "cannot checkpoint the \
+                                statistics; driving goes on, the last whole record stays");
+                        }
                     }
                 }
                 let processed = stats.counters.frames_processed;
@@ -417,6 +437,7 @@ pub fn run() -> Result<(), NodeError> {
                     brain: stats,
                     processed_hz: hz,
                     frames_malformed: m.load(Ordering::Relaxed),
+                    stats_write_errors: se.load(Ordering::Relaxed),
                     enabled: b.is_enabled(),
                     stages: lock(&st).figures(),
                 };
@@ -462,7 +483,12 @@ pub fn run() -> Result<(), NodeError> {
     }));
     // Off the runtime: the record of a run that did not end by itself.
     if let Some(l) = &laps_at_end {
-        write_stats(&mut lock(l), EndReason::Shutdown, &brain_at_end);
+        write_stats(
+            &mut lock(l),
+            EndReason::Shutdown,
+            &brain_at_end,
+            &errors_at_end,
+        );
     }
     Ok(())
 }
