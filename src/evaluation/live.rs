@@ -3,20 +3,22 @@
 //! time base, and writes the same record as `pilotnet-brain sim` (stats.json, trajectory.csv,
 //! path.png) when the run ends or the node stops, and checkpoints `stats.json` meanwhile. A
 //! run can be paused (the brain switched off): the time it stands paused is left out of its
-//! lap and wall times. Its clock is watched ([`ClockWatch`]): a jump back restarts the lap
-//! (the world was reset; the attempt cut short is kept in the record), a clock standing still
-//! while odometry comes is counted and its wall time kept.
+//! lap and wall times. Its world is watched ([`ClockWatch`]): a clock jumping back or the car
+//! moved farther than it drives restarts the lap (the world was reset; the attempt cut short
+//! is kept in the record), a clock standing still while odometry comes is counted and its
+//! wall time kept.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::base::geometry::Vec2;
 use crate::base::sensor::Odometry;
 use crate::driving::brain::BrainStats;
 use crate::evaluation::circuit::Circuit;
 use crate::evaluation::laps::{EndReason, LapRecorder};
+use crate::evaluation::live_events::{ClockStep, ClockWatch, LapRestart, RestartCause, MOVED_M};
 use crate::evaluation::record::{RunInfo, RunRecord};
 use crate::evaluation::report::{self, ReportError};
-use crate::evaluation::run_clock::{ClockStep, ClockWatch, LapRestart};
 
 /// A live run's lap statistics.
 #[derive(Debug)]
@@ -98,7 +100,7 @@ impl LiveLap {
         }
         match self.watch.observe(odom.stamp, wall) {
             ClockStep::Normal => {}
-            ClockStep::Back(from) => self.restart(from, odom.stamp),
+            ClockStep::Back(from) => self.restart(RestartCause::ClockBack, from, odom),
             ClockStep::Stalled => tracing::warn!(
                 at_s = odom.stamp,
                 "the run's clock has stood still for a second while odometry keeps coming; \
@@ -107,6 +109,14 @@ impl LiveLap {
             ClockStep::Resumed(stood) => {
                 tracing::info!(stood_s = stood.as_secs_f64(), "the run's clock moves again")
             }
+        }
+        let moved = self
+            .recorder
+            .samples()
+            .last()
+            .is_some_and(|last| odom.pose.p.dist(Vec2::new(last.x, last.y)) > MOVED_M);
+        if moved {
+            self.restart(RestartCause::Moved, odom.stamp, odom);
         }
         let (odom, wall) = self.pause.adjust(odom, wall);
         let odom = &odom;
@@ -117,24 +127,37 @@ impl LiveLap {
         Some(end)
     }
 
-    /// Starts the lap afresh after the clock went back from `from` to `to`, keeping the
-    /// figures of the attempt cut short.
-    fn restart(&mut self, from: f64, to: f64) {
+    /// Starts the lap afresh at `odom`, the world reset (`cause`; the clock last read
+    /// `from`), keeping the figures of the attempt cut short. An attempt of one sample is
+    /// none: a restarted simulator's first odometry can come before its clock and carry the
+    /// old time.
+    fn restart(&mut self, cause: RestartCause, from: f64, odom: &Odometry) {
         let cut = self.recorder.finish(EndReason::InProgress);
-        tracing::warn!(
-            from_s = from,
-            to_s = to,
-            completed_pct = cut.percentage_completed,
-            "the run's clock went back: the world was reset; the lap restarts"
-        );
-        self.watch.restarted(LapRestart {
-            clock_from_s: from,
-            clock_to_s: to,
-            percentage_completed: cut.percentage_completed,
-            laps_completed: cut.laps_completed,
-            sim_seconds: cut.sim_seconds,
-            odometry_samples: cut.odometry_samples,
-        });
+        let moved_m = self
+            .recorder
+            .samples()
+            .last()
+            .map_or(0.0, |last| odom.pose.p.dist(Vec2::new(last.x, last.y)));
+        if cut.odometry_samples > 1 {
+            tracing::warn!(
+                ?cause,
+                from_s = from,
+                to_s = odom.stamp,
+                moved_m,
+                completed_pct = cut.percentage_completed,
+                "the world was reset (the clock went back or the car was moved); the lap restarts"
+            );
+            self.watch.restarted(LapRestart {
+                cause,
+                moved_m,
+                clock_from_s: from,
+                clock_to_s: odom.stamp,
+                percentage_completed: cut.percentage_completed,
+                laps_completed: cut.laps_completed,
+                sim_seconds: cut.sim_seconds,
+                odometry_samples: cut.odometry_samples,
+            });
+        }
         self.recorder = LapRecorder::for_circuit(&self.circuit, self.info.laps_requested);
         self.wall = None;
         self.pause = Pause::default();
@@ -154,7 +177,7 @@ impl LiveLap {
             .wall
             .map_or(0.0, |(first, last)| (last - first).as_secs_f64());
         let mut record = RunRecord::new(self.info.clone(), laps, *brain, wall_seconds);
-        record.clock = Some(self.watch.events());
+        record.events = Some(self.watch.events());
         record
     }
 
@@ -431,9 +454,10 @@ mod tests {
             "{}",
             r.real_time_factor
         );
-        let clock = r.clock.clone().unwrap();
+        let clock = r.events.clone().unwrap();
         assert_eq!(clock.clock_jumps_back, 1);
         let cut = &clock.lap_restarts[0];
+        assert_eq!(cut.cause, RestartCause::ClockBack);
         assert!((cut.clock_from_s - (100.0 + half)).abs() < 0.06, "{cut:?}");
         assert_eq!(cut.clock_to_s, 0.0);
         assert!((cut.percentage_completed - 50.0).abs() < 1.0, "{cut:?}");
@@ -445,7 +469,7 @@ mod tests {
         assert_eq!(json["clock_jumps_back"], 1);
         assert_eq!(json["lap_restarts"].as_array().unwrap().len(), 1);
         let back: RunRecord = serde_json::from_value(json).unwrap();
-        assert_eq!(back.clock, r.clock);
+        assert_eq!(back.events, r.events);
     }
 
     #[test]
@@ -470,7 +494,7 @@ mod tests {
             samples += 1;
         }
         let r = lap.run_record(EndReason::Shutdown, &brain());
-        let clock = r.clock.unwrap();
+        let clock = r.events.unwrap();
         assert_eq!((clock.clock_stalls, clock.clock_jumps_back), (1, 0));
         assert!(
             (clock.clock_stalled_wall_s - 2.95).abs() < 0.06,
@@ -501,5 +525,42 @@ mod tests {
         );
         let json = std::fs::read_to_string(blocker.join("stats/stats.json")).unwrap();
         assert!(json.contains("\"shutdown\""), "{json}");
+    }
+
+    #[test]
+    fn a_car_moved_back_to_the_start_restarts_the_lap_once_with_a_stale_clock() {
+        let mut lap = live(None);
+        let centre = lap.circuit.centre.clone();
+        let (length, speed, wall0) = (centre.length(), 5.0, Instant::now());
+        let half = 0.5 * length / speed;
+        let (mut t, mut last) = (0.0, 0.0);
+        while t < half {
+            let odom = on_line(&centre, speed * t, 100.0 + t, speed);
+            assert_eq!(lap.record(&odom, wall0 + Duration::from_secs_f64(t)), None);
+            (t, last) = (t + 0.05, odom.stamp);
+        }
+        // A restarted simulator: its first odometry, on the start line, still carries the
+        // old time; then its clock comes, from 0.
+        let stale = on_line(&centre, 0.0, last, 0.0);
+        assert_eq!(
+            lap.record(&stale, wall0 + Duration::from_secs_f64(t + 3.0)),
+            None
+        );
+        let (mut t2, mut ended) = (0.0, None);
+        while t2 < 2.0 * length / speed && ended.is_none() {
+            let odom = on_line(&centre, speed * t2, 0.01 + t2, speed);
+            ended = lap.record(&odom, wall0 + Duration::from_secs_f64(t + 3.1 + t2));
+            t2 += 0.05;
+        }
+        assert_eq!(ended, Some(EndReason::LapCompleted));
+        let r = lap.run_record(EndReason::Shutdown, &brain());
+        let events = r.events.unwrap();
+        assert_eq!(events.clock_jumps_back, 1);
+        assert_eq!(events.lap_restarts.len(), 1, "{events:?}");
+        let cut = &events.lap_restarts[0];
+        assert_eq!(cut.cause, RestartCause::Moved);
+        assert!((cut.moved_m - length / 2.0).abs() < 0.5 * length, "{cut:?}");
+        assert!((cut.percentage_completed - 50.0).abs() < 1.0, "{cut:?}");
+        assert!((r.laps.lap_seconds.unwrap() - length / speed).abs() < 0.2);
     }
 }

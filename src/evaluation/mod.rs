@@ -5,7 +5,7 @@
 pub mod circuit;
 pub mod laps;
 pub mod live;
+pub mod live_events;
 pub mod record;
 pub mod replay;
 pub mod report;
-pub mod run_clock;

@@ -14,7 +14,7 @@ use crate::driving::brain::BrainStats;
 use crate::driving::pilot::Pilot;
 use crate::evaluation::circuit::Circuit;
 use crate::evaluation::laps::LapStats;
-use crate::evaluation::run_clock::ClockEvents;
+use crate::evaluation::live_events::LiveEvents;
 
 /// Who produced a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,10 +128,10 @@ pub struct RunRecord {
     /// What a recording held (null for a live run).
     #[serde(flatten)]
     pub recording: Option<RecordingInfo>,
-    /// What a live run's clock did: jumps back, stalls (null for the simulator's runs and
-    /// recordings).
+    /// What happened to a live run's world: clock jumps and stalls, resets (null for the
+    /// simulator's runs and recordings).
     #[serde(flatten)]
-    pub clock: Option<ClockEvents>,
+    pub events: Option<LiveEvents>,
     /// `sim_seconds` per wall second over the same samples.
     pub real_time_factor: f64,
     /// Wall time of the run, seconds.
@@ -187,7 +187,7 @@ impl RunRecord {
             laps,
             brain,
             recording,
-            clock: None,
+            events: None,
             wall_seconds,
         }
     }

@@ -51,7 +51,18 @@ impl BmScores {
     /// The deviation is scored lap by lap (see [`position_deviation_by_lap`]); a run of one
     /// lap, as Behavior Metrics' experiments are, is scored whole, exactly as it scores it.
     pub fn of(reference: &[Vec2], path: &[Vec2], t: &[f64], lap_ends: &[usize]) -> BmScores {
-        let deviation = position_deviation_by_lap(reference, path, lap_ends);
+        Self::of_scored(reference, path, t, lap_ends, &LapDeviations::default())
+    }
+
+    /// [`BmScores::of`], with the deviations of the laps already `scored` taken from there.
+    pub fn of_scored(
+        reference: &[Vec2],
+        path: &[Vec2],
+        t: &[f64],
+        lap_ends: &[usize],
+        scored: &LapDeviations,
+    ) -> BmScores {
+        let deviation = scored.whole(reference, path, lap_ends);
         let (percentage, lap_index) = percentage_completed(reference, path);
         // Behavior Metrics reads the lap's end from its clock samples at the same fraction
         // of the recording; positions carry their own times here.
@@ -105,42 +116,83 @@ pub fn position_deviation_by_lap(
     path: &[Vec2],
     lap_ends: &[usize],
 ) -> Option<Deviation> {
-    let mut bounds: Vec<usize> = vec![0];
-    bounds.extend(
-        lap_ends
-            .iter()
-            .copied()
-            .filter(|&i| i > 0 && i < path.len()),
-    );
-    bounds.push(path.len() - usize::from(!path.is_empty()));
-    bounds.dedup();
-    let mut whole: Option<Deviation> = None;
-    for w in bounds.windows(2) {
-        let part = &path[w[0]..=w[1]];
-        if part.len() < 2 {
-            continue;
-        }
-        if let Some(d) = position_deviation(reference, part) {
-            let sum = whole.get_or_insert(Deviation {
-                mean: 0.0,
-                total: 0.0,
-                points: 0,
-            });
-            sum.total += d.total;
-            sum.points += d.points;
+    LapDeviations::default().whole(reference, path, lap_ends)
+}
+
+/// The deviations of a path's parts (see [`position_deviation_by_lap`]) that completed laps
+/// close, each scored once: they do not change as a live run goes on, so its checkpoints
+/// score only the lap under way, and cost one lap's scoring however long the run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LapDeviations(Vec<Option<Deviation>>);
+
+impl LapDeviations {
+    /// The parts of `path` between the bounds of `lap_ends`, in order.
+    fn parts(path_len: usize, lap_ends: &[usize]) -> Vec<(usize, usize)> {
+        let mut bounds: Vec<usize> = vec![0];
+        bounds.extend(lap_ends.iter().copied().filter(|&i| i > 0 && i < path_len));
+        bounds.push(path_len - usize::from(path_len > 0));
+        bounds.dedup();
+        bounds.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
+    /// Scores the parts of `path` closed by one of `lap_ends` that are not scored yet.
+    pub fn update(&mut self, reference: &[Vec2], path: &[Vec2], lap_ends: &[usize]) {
+        for (k, (from, to)) in Self::parts(path.len(), lap_ends).into_iter().enumerate() {
+            if k < self.0.len() {
+                continue;
+            }
+            if !lap_ends.contains(&to) {
+                break;
+            }
+            let part = &path[from..=to];
+            self.0.push(
+                (part.len() >= 2)
+                    .then(|| position_deviation(reference, part))
+                    .flatten(),
+            );
         }
     }
-    if whole.is_none() {
-        return position_deviation(reference, path);
+
+    /// The deviation of the whole `path`, lap by lap, the parts scored here taken as they
+    /// are (`path` and `lap_ends` must extend the ones they were scored on).
+    pub fn whole(
+        &self,
+        reference: &[Vec2],
+        path: &[Vec2],
+        lap_ends: &[usize],
+    ) -> Option<Deviation> {
+        let mut whole: Option<Deviation> = None;
+        for (k, (from, to)) in Self::parts(path.len(), lap_ends).into_iter().enumerate() {
+            let part = &path[from..=to];
+            if part.len() < 2 {
+                continue;
+            }
+            let scored = match self.0.get(k) {
+                Some(d) => *d,
+                None => position_deviation(reference, part),
+            };
+            if let Some(d) = scored {
+                let sum = whole.get_or_insert(Deviation {
+                    mean: 0.0,
+                    total: 0.0,
+                    points: 0,
+                });
+                sum.total += d.total;
+                sum.points += d.points;
+            }
+        }
+        if whole.is_none() {
+            return position_deviation(reference, path);
+        }
+        whole.map(|mut d| {
+            d.mean = if d.points > 0 {
+                d.total / d.points as f64
+            } else {
+                0.0
+            };
+            d
+        })
     }
-    whole.map(|mut d| {
-        d.mean = if d.points > 0 {
-            d.total / d.points as f64
-        } else {
-            0.0
-        };
-        d
-    })
 }
 
 /// Behavior Metrics' `position_deviation_mae` and `position_deviation_total_err` of `path`

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use behavior_metrics::{
     percentage_completed, position_deviation, position_deviation_by_lap, BmScores, Deviation,
+    LapDeviations,
 };
 
 use crate::base::geometry::{ClosedPolyline, Vec2};
@@ -151,6 +152,8 @@ pub struct LapRecorder {
     best_progress: f64,
     lap_ends: Vec<f64>,
     lap_end_samples: Vec<usize>,
+    /// Behavior Metrics' deviations of the laps completed, scored as each ends.
+    lap_deviations: LapDeviations,
     t0: Option<f64>,
 }
 
@@ -176,6 +179,7 @@ impl LapRecorder {
             best_progress: 0.0,
             lap_ends: Vec::new(),
             lap_end_samples: Vec::new(),
+            lap_deviations: LapDeviations::default(),
             t0: None,
         }
     }
@@ -268,6 +272,11 @@ impl LapRecorder {
             lateral_m: proj.lateral,
         });
         self.cumulative.push(self.distance);
+        if self.lap_end_samples.last() == Some(&(self.samples.len() - 1)) {
+            let path = self.path();
+            self.lap_deviations
+                .update(&self.reference_points, &path, &self.lap_end_samples);
+        }
 
         if !on_road {
             return Some(EndReason::LeftRoad);
@@ -289,6 +298,11 @@ impl LapRecorder {
             return Some(EndReason::Stuck);
         }
         None
+    }
+
+    /// The positions recorded.
+    fn path(&self) -> Vec<Vec2> {
+        self.samples.iter().map(|s| Vec2::new(s.x, s.y)).collect()
     }
 
     /// The statistics of the run, which ended for `reason`.
@@ -316,7 +330,7 @@ impl LapRecorder {
         } else {
             0.0
         };
-        let path: Vec<Vec2> = self.samples.iter().map(|s| Vec2::new(s.x, s.y)).collect();
+        let path = self.path();
         let times: Vec<f64> = self.samples.iter().map(|s| s.t).collect();
         LapStats {
             lap_completed: !self.lap_ends.is_empty(),
@@ -332,7 +346,13 @@ impl LapRecorder {
             },
             position_deviation_mae_m: mae,
             position_deviation_max_m: abs_lat.fold(0.0, f64::max),
-            bm: BmScores::of(&self.reference_points, &path, &times, &self.lap_end_samples),
+            bm: BmScores::of_scored(
+                &self.reference_points,
+                &path,
+                &times,
+                &self.lap_end_samples,
+                &self.lap_deviations,
+            ),
             sim_seconds,
             end_reason: reason,
             odometry_samples: n,
@@ -405,6 +425,24 @@ mod tests {
         assert!((stats.percentage_completed - 50.0).abs() < 1.5);
         assert!((stats.average_speed_mps - 5.0).abs() < 0.01);
         assert!(!stats.lap_completed && stats.lap_seconds.is_none());
+    }
+
+    #[test]
+    fn laps_scored_as_they_end_give_the_scores_of_the_whole_path() {
+        let rules = LapRules {
+            laps: 10,
+            ..LapRules::default()
+        };
+        let mut rec = recorder(20.5, rules);
+        // Three and a half laps of a circle half a metre off the reference.
+        let lap_s = TAU * 20.5 / 5.0;
+        assert_eq!(drive_circle(&mut rec, 20.0, 5.0, 3.5 * lap_s), None);
+        assert_eq!(rec.laps_completed(), 3);
+        let path = rec.path();
+        let times: Vec<f64> = rec.samples.iter().map(|s| s.t).collect();
+        let whole = BmScores::of(&rec.reference_points, &path, &times, &rec.lap_end_samples);
+        assert_eq!(rec.finish(EndReason::Timeout).bm, whole);
+        assert!(whole.position_deviation_bm.is_some());
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! The clock of a live run, watched: ROS time read from `/clock` can jump back (a simulator
-//! restarted, a world reset, a bag looped) or stand still while odometry keeps coming (the
-//! clock's publisher died, the simulator paused its clock alone). [`ClockWatch`] tells each
-//! sample's step and keeps [`ClockEvents`], the record's account of what the clock did.
+//! What happened to a live run's world besides the driving: ROS time read from `/clock` can
+//! jump back (a simulator restarted, a world reset, a bag looped) or stand still while
+//! odometry keeps coming (the clock's publisher died, the simulator paused its clock alone),
+//! and the car can be moved rather than driven (a world reset, a robot carried back to the
+//! start). [`ClockWatch`] tells each sample's clock step; [`LiveEvents`] is the record's
+//! account of it all, with the lap attempts a reset cut short.
 
 use std::time::{Duration, Instant};
 
@@ -11,12 +13,30 @@ use serde::{Deserialize, Serialize};
 /// periods of Gazebo's 10 Hz `/clock`.
 pub const CLOCK_STALL: Duration = Duration::from_secs(1);
 
-/// A lap attempt cut short because the clock went back.
+/// Why a lap restarted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestartCause {
+    /// The clock went back.
+    ClockBack,
+    /// The car was moved farther between two samples than it drives ([`MOVED_M`]).
+    Moved,
+}
+
+/// Distance between two odometry samples beyond which the car was moved, not driven, metres:
+/// the lap tracker's search window along the line (at 20 Hz odometry, 500 m/s).
+pub const MOVED_M: f64 = 25.0;
+
+/// A lap attempt cut short by a reset of the world.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LapRestart {
-    /// The clock's last time before the jump, seconds.
+    /// What showed the reset.
+    pub cause: RestartCause,
+    /// How far the car was from its last sample, metres.
+    pub moved_m: f64,
+    /// The clock's last time before the reset, seconds.
     pub clock_from_s: f64,
-    /// Its first time after it, seconds.
+    /// Its first time after it, seconds (the same when only the car moved).
     pub clock_to_s: f64,
     /// How far the cut attempt had got: the completion of its lap, percent.
     pub percentage_completed: f64,
@@ -28,14 +48,14 @@ pub struct LapRestart {
     pub odometry_samples: usize,
 }
 
-/// What a live run's clock did.
+/// What happened to a live run's world.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ClockEvents {
-    /// Times the clock went back; each restarted the lap, as tf2 clears its buffer on a
+pub struct LiveEvents {
+    /// Times the clock went back; each restarts the lap, as tf2 clears its buffer on a
     /// jump back in time: the world was reset.
     pub clock_jumps_back: u32,
-    /// The attempts those jumps cut short, in order (the record's lap figures are the
-    /// attempt after the last of them).
+    /// The attempts resets cut short (a jump back, the car moved), in order; the record's
+    /// lap figures are the attempt after the last of them.
     pub lap_restarts: Vec<LapRestart>,
     /// Spans of at least [`CLOCK_STALL`] of wall time in which the clock stood still while
     /// odometry kept coming.
@@ -60,7 +80,7 @@ pub enum ClockStep {
 /// Watches the stamps of a live run's samples.
 #[derive(Debug, Default)]
 pub struct ClockWatch {
-    events: ClockEvents,
+    events: LiveEvents,
     /// The last stamp, and the wall time it was first seen at.
     last: Option<(f64, Instant)>,
     /// The latest wall time a sample came, while stalled.
@@ -113,7 +133,7 @@ impl ClockWatch {
     }
 
     /// The events so far, a stall still going included.
-    pub fn events(&self) -> ClockEvents {
+    pub fn events(&self) -> LiveEvents {
         let mut events = self.events.clone();
         if let (Some(until), Some((_, since))) = (self.stalled_until, self.last) {
             events.clock_stalled_wall_s += until.saturating_duration_since(since).as_secs_f64();
@@ -147,7 +167,7 @@ mod tests {
             (0..300).map(|i| ((i / 3) as f64 * 0.1, i as f64 / 30.0)),
         );
         assert!(steps.iter().all(|s| *s == ClockStep::Normal));
-        assert_eq!(w.events(), ClockEvents::default());
+        assert_eq!(w.events(), LiveEvents::default());
     }
 
     #[test]
