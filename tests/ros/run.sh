@@ -4,7 +4,8 @@
 # adapter's unit tests (parameters: the params files hold the defaults, bad values are named),
 # then tests/ros/test_ros.py, whose rclpy nodes are the independent peers and which runs
 # `ros2 launch` on the installed launch files, inside a private network namespace with only
-# loopback, so no DDS traffic leaves this machine. The binary is built with the `testing`
+# loopback, so no DDS traffic leaves this machine, and a private mount namespace, so the small
+# file system a test fills up is its own. The binary is built with the `testing`
 # feature, whose test pilot lets a test slow the brain down.
 #
 # The colcon workspace is target/ros-ws; its package build folder is target/ itself, so colcon's
@@ -31,7 +32,7 @@ if [[ "${1:-}" != "--in-netns" ]]; then
     fi
     echo "colcon build: installed into $ws/install"
     cargo test --release --locked --features ros2,testing --lib ros::
-    exec unshare -n bash -c 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$0" --in-netns' "$0"
+    exec unshare -n -m bash -c 'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec "$0" --in-netns' "$0"
 fi
 # shellcheck disable=SC1091
 if [[ -f .venv-ros/env.sh && "${AMENT_PREFIX_PATH:-}" == *venv-ros* ]]; then source .venv-ros/env.sh; fi

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import rclpy
 
-from test_ros import BINARY, REFERENCE, Peer, latencies, spin_for, stop, wait_connected
+from test_ros import BINARY, REFERENCE, Peer, Route, latencies, spin_for, stop, wait_connected
 
 
 def rss_mib(pid: int) -> float:
@@ -30,21 +30,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError(f"no VmRSS for {pid}")
-
-
-class Route:
-    """Positions along the reference lap at a constant speed."""
-
-    def __init__(self, csv: Path, speed: float) -> None:
-        pts = np.loadtxt(csv, delimiter=",", skiprows=1)
-        closed = np.vstack([pts, pts[:1]])
-        self.pts = closed
-        self.s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(closed, axis=0), axis=1))])
-        self.speed = speed
-
-    def at(self, t: float) -> tuple[float, float]:
-        s = (self.speed * t) % self.s[-1]
-        return float(np.interp(s, self.s, self.pts[:, 0])), float(np.interp(s, self.s, self.pts[:, 1]))
 
 
 def main() -> int:
