@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The brain node's ROS soak: MINUTES (default 10) of 30 Hz camera frames and odometry from an
 # rclpy peer, the node's memory and the peer's frame-to-command latency per minute
-# (tests/ros/soak.py), built and run as tests/ros/run.sh runs the ROS tests. The minutes go to
+# (tests/ros/soak.py), built and run as tests/ros/run.sh runs the ROS tests (ROS_SOAK_LAPS=0: no
+# reference lap, so no lap record). The minutes go to
 # CSV (default target/ros-soak.csv).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
