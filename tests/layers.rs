@@ -22,7 +22,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("recording", &["error", "messages", "storage", ""]),
     (
         "evaluation",
-        &["circuit", "laps", "record", "report", "live", "replay"],
+        &[
+            "circuit",
+            "laps",
+            "live_events",
+            "record",
+            "report",
+            "live",
+            "replay",
+        ],
     ),
     (
         "sim",
