@@ -273,6 +273,20 @@ mod tests {
         }
     }
 
+    /// Drives half a lap of the centre line at 5 m/s, sampled at 20 Hz, stamps from 100 s,
+    /// wall time from `wall0`: the run time driven, the samples and the last stamp.
+    fn half_lap(lap: &mut LiveLap, wall0: Instant) -> (f64, usize, f64) {
+        let centre = lap.circuit.centre.clone();
+        let half = 0.5 * centre.length() / 5.0;
+        let (mut t, mut samples, mut last) = (0.0, 0, 0.0);
+        while t < half {
+            let odom = on_line(&centre, 5.0 * t, 100.0 + t, 5.0);
+            assert_eq!(lap.record(&odom, wall0 + Duration::from_secs_f64(t)), None);
+            (t, samples, last) = (t + 0.05, samples + 1, odom.stamp);
+        }
+        (t, samples, last)
+    }
+
     /// Drives the centre line at `speed` m/s, sampled at 20 Hz of run time, with wall time
     /// running at 1 / `rtf` of it; stops after `max_s` seconds of run time.
     fn drive(lap: &mut LiveLap, speed: f64, rtf: f64, max_s: f64) -> Option<EndReason> {
@@ -431,12 +445,7 @@ mod tests {
         // Half a lap from stamp 100 s; then the simulator restarts: the car back on the
         // start line, the clock from 0.
         let half = 0.5 * length / speed;
-        let (mut t, mut before) = (0.0, 0);
-        while t < half {
-            let odom = on_line(&centre, speed * t, 100.0 + t, speed);
-            assert_eq!(lap.record(&odom, wall0 + Duration::from_secs_f64(t)), None);
-            (t, before) = (t + 0.05, before + 1);
-        }
+        let (t, before, _) = half_lap(&mut lap, wall0);
         let restart_wall = t + 2.0;
         let (mut t, mut ended) = (0.0, None);
         while t < 2.0 * length / speed && ended.is_none() {
@@ -532,13 +541,7 @@ mod tests {
         let mut lap = live(None);
         let centre = lap.circuit.centre.clone();
         let (length, speed, wall0) = (centre.length(), 5.0, Instant::now());
-        let half = 0.5 * length / speed;
-        let (mut t, mut last) = (0.0, 0.0);
-        while t < half {
-            let odom = on_line(&centre, speed * t, 100.0 + t, speed);
-            assert_eq!(lap.record(&odom, wall0 + Duration::from_secs_f64(t)), None);
-            (t, last) = (t + 0.05, odom.stamp);
-        }
+        let (t, _, last) = half_lap(&mut lap, wall0);
         // A restarted simulator: its first odometry, on the start line, still carries the
         // old time; then its clock comes, from 0.
         let stale = on_line(&centre, 0.0, last, 0.0);
