@@ -19,11 +19,17 @@ const REFERENCE: &str = "../shared/circuits/simple_circuit.csv";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let minutes: u32 = args
-        .iter()
-        .position(|a| a == "--minutes")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(10);
+    let minutes: u32 = match args.iter().position(|a| a == "--minutes") {
+        None => 10,
+        Some(i) => match args.get(i + 1).map(|m| m.parse::<u32>()) {
+            Some(Ok(m)) if m > 0 => m,
+            _ => {
+                let given = args.get(i + 1).map_or("nothing", String::as_str);
+                eprintln!("--minutes: expected a whole number above 0, got '{given}'");
+                std::process::exit(2);
+            }
+        },
+    };
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(REFERENCE);
     let circuit = match Circuit::load(&path.to_string_lossy(), RoadGeometry::default(), false) {
         Ok(c) => c,

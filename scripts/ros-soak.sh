@@ -7,6 +7,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 export ROS_SOAK_MINUTES="${1:-10}"
+if [[ ! "$ROS_SOAK_MINUTES" =~ ^[1-9][0-9]*$ ]]; then
+    echo "ros-soak.sh: MINUTES must be a whole number of minutes above 0, not '$ROS_SOAK_MINUTES'" >&2
+    exit 2
+fi
 export ROS_SOAK_CSV="$(realpath -m "${2:-$root/target/ros-soak.csv}")"
 export ROS_SCRIPT=tests/ros/soak.py
 exec bash "$root/tests/ros/run.sh"
