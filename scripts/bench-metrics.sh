@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # How fast `pilotnet-brain metrics` scores a long recording: writes an hour of 50 Hz odometry
 # (with /clock and /cmd_vel, a 20.5 m circle driven at 5 m/s: 139 laps) as MCAP (mcap +
-# mcap-ros2-support) and as SQLite3 (rosbags) with the factory's bag writer, then times the
-# release binary on each against a 20 m circle. Needs scripts/setup.sh and a release build.
+# mcap-ros2-support), as SQLite3 (rosbags) and as a ROS 1 bag (rosbags) with the factory's bag
+# writer, then times the release binary on each against a 20 m circle. Needs scripts/setup.sh and a release build.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,7 +21,8 @@ PY
 drive=(--circle 20.5 --seconds 3600 --hz 50 --speed 5)
 .venv/bin/python -m pilotnet_factory.bags "${drive[@]}" --writer mcap --out "$work/hour.mcap"
 .venv/bin/python -m pilotnet_factory.bags "${drive[@]}" --writer rosbags-sqlite3 --out "$work/hour_db3"
-for bag in "$work/hour.mcap" "$work/hour_db3"; do
+.venv/bin/python -m pilotnet_factory.bags "${drive[@]}" --writer rosbags-ros1 --out "$work/hour.bag"
+for bag in "$work/hour.mcap" "$work/hour_db3" "$work/hour.bag"; do
     size="$(du -sm "$bag" | cut -f1)"
     /usr/bin/time -f "$(basename "$bag"): ${size} MB, %e s wall, %M KB peak" \
         "$bin" metrics "$bag" --reference "$work/circle.csv" --json >"$work/out.json"

@@ -19,7 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "driving",
         &["pilot", "pipeline", "mailbox", "brain", "realtime"],
     ),
-    ("recording", &["error", "messages", "storage", ""]),
+    ("recording", &["error", "messages", "storage", "ros1", ""]),
     (
         "evaluation",
         &[

@@ -1,14 +1,16 @@
 //! Recordings: rosbag2 bags (a folder with `metadata.yaml`, or one `.mcap` or `.db3` file)
-//! read without a ROS install, and the odometry, simulated clock and velocity commands of a
-//! run taken from them.
+//! and ROS 1 bags (`.bag`), read without a ROS install, and the odometry, simulated clock and
+//! velocity commands of a run taken from them.
 //!
 //! Topics are found by type when not named: the bag's only `nav_msgs/msg/Odometry` topic
-//! (`/odom` when there are several), `/clock` or its only `rosgraph_msgs/msg/Clock` topic,
-//! its only `geometry_msgs/msg/Twist` or `TwistStamped` topic (`/cmd_vel` when there are
-//! several). Every error names the bag (or file) and the topic.
+//! (`/odom`, else Behavior Metrics' `/F1ROS/odom`, when there are several), `/clock` or its
+//! only `rosgraph_msgs/msg/Clock` topic, its only `geometry_msgs/msg/Twist` or `TwistStamped`
+//! topic (`/cmd_vel`, else `/F1ROS/cmd_vel`, when there are several). A ROS 1 bag's types go
+//! by their ROS 2 names. Every error names the bag (or file) and the topic.
 
 mod error;
 pub mod messages;
+pub mod ros1;
 mod storage;
 
 use std::path::{Path, PathBuf};
@@ -116,7 +118,9 @@ fn storage_files(path: &Path) -> Result<Vec<(PathBuf, Storage)>, BagError> {
             Some(s) => Ok((file, s)),
             None => Err(BagError::NotABag {
                 path: file,
-                what: "neither an MCAP file nor a SQLite3 database (rosbag2's storages)".into(),
+                what: "neither an MCAP file nor a SQLite3 database (rosbag2's storages) nor a \
+                       ROS 1 bag"
+                    .into(),
             }),
         })
         .collect()
@@ -168,6 +172,7 @@ pub fn read_topics(path: &Path) -> Result<(Storage, Vec<Topic>), BagError> {
         all.extend(match s {
             Storage::Mcap => storage::read_mcap(file)?,
             Storage::Sqlite3 => storage::read_sqlite(file)?,
+            Storage::Ros1 => ros1::read(file)?,
         });
     }
     let mut topics = storage::merge_same_topics(all);
@@ -188,14 +193,15 @@ fn listing(topics: &[Topic]) -> String {
         .join(", ")
 }
 
-/// The topic named `wanted`, or the one of `types` (preferring `preferred` among several).
-/// `None` when none is named and none has those types, unless `required`.
+/// The topic named `wanted`, or the one of `types` (preferring the first of `preferred` there
+/// is among several). `None` when none is named and none has those types, unless
+/// `required`.
 fn choose<'a>(
     path: &Path,
     topics: &'a [Topic],
     wanted: Option<&str>,
     types: &[&str],
-    preferred: &str,
+    preferred: &[&str],
     flag: &str,
     required: bool,
 ) -> Result<Option<&'a Topic>, BagError> {
@@ -230,7 +236,10 @@ fn choose<'a>(
         }),
         [] => Ok(None),
         [one] => Ok(Some(one)),
-        many => match many.iter().find(|t| t.name == preferred) {
+        many => match preferred
+            .iter()
+            .find_map(|name| many.iter().find(|t| t.name == *name))
+        {
             Some(t) => Ok(Some(t)),
             None => Err(BagError::Ambiguous {
                 path: path.to_path_buf(),
@@ -246,29 +255,29 @@ fn choose<'a>(
     }
 }
 
-fn check_encoding(path: &Path, t: &Topic) -> Result<(), BagError> {
-    if t.encoding == "cdr" {
-        Ok(())
-    } else {
-        Err(BagError::Message {
-            path: path.to_path_buf(),
-            topic: t.name.clone(),
-            index: 0,
-            what: format!("serialised as '{}', not cdr", t.encoding),
-        })
-    }
-}
-
-fn decode_all<T: serde::de::DeserializeOwned>(
+/// Every message of `t`, decoded from its serialisation (rosbag2's CDR or ROS 1's), with its
+/// receive time in seconds.
+fn decode_all<T: serde::de::DeserializeOwned + ros1::Ros1Message>(
     path: &Path,
     t: &Topic,
 ) -> Result<Vec<(f64, T)>, BagError> {
-    check_encoding(path, t)?;
+    let decode: fn(&[u8]) -> Result<T, String> = match t.encoding.as_str() {
+        "cdr" => messages::decode::<T>,
+        ros1::ENCODING => ros1::decode::<T>,
+        other => {
+            return Err(BagError::Message {
+                path: path.to_path_buf(),
+                topic: t.name.clone(),
+                index: 0,
+                what: format!("serialised as '{other}', neither cdr nor ROS 1's"),
+            })
+        }
+    };
     t.messages
         .iter()
         .enumerate()
         .map(|(index, (time, data))| {
-            messages::decode::<T>(data)
+            decode(data)
                 .map(|m| (*time as f64 * 1e-9, m))
                 .map_err(|what| BagError::Message {
                     path: path.to_path_buf(),
@@ -289,7 +298,7 @@ impl Recording {
             &topics,
             choice.odometry.as_deref(),
             &[ODOMETRY],
-            "/odom",
+            &["/odom", "/F1ROS/odom"],
             "--odom",
             true,
         )?
@@ -348,7 +357,7 @@ impl Recording {
             &topics,
             choice.clock.as_deref(),
             &[CLOCK],
-            "/clock",
+            &["/clock"],
             "--clock",
             false,
         )?;
@@ -364,7 +373,7 @@ impl Recording {
             &topics,
             choice.command.as_deref(),
             &[TWIST, TWIST_STAMPED],
-            "/cmd_vel",
+            &["/cmd_vel", "/F1ROS/cmd_vel"],
             "--cmd",
             false,
         )?;

@@ -1,7 +1,8 @@
-//! rosbag2's two storage formats, read without ROS: MCAP (Jazzy's default, with the `mcap`
-//! crate over a memory map) and SQLite3 `.db3` (Humble and older, with `rusqlite`). Each
-//! file yields its topics, with every message kept for the types the scores read and only
-//! counted for the rest (a camera topic is skipped, not loaded).
+//! The storage formats of bags, read without ROS: rosbag2's MCAP (Jazzy's default, with the
+//! `mcap` crate over a memory map) and SQLite3 `.db3` (Humble and older, with `rusqlite`), and
+//! ROS 1's `.bag` ([`super::ros1`]). Each file yields its topics, with every message kept for
+//! the types the scores read and only counted for the rest (a camera topic is skipped, not
+//! loaded).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,6 +17,9 @@ pub const KEPT_TYPES: [&str; 4] = [
     "geometry_msgs/msg/TwistStamped",
 ];
 
+/// The first bytes of a ROS 1 bag (format 2.0).
+pub const ROS1_MAGIC: &[u8] = b"#ROSBAG V2.0\n";
+
 /// How a file stores its messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Storage {
@@ -23,6 +27,8 @@ pub enum Storage {
     Mcap,
     /// SQLite3.
     Sqlite3,
+    /// A ROS 1 bag (format 2.0).
+    Ros1,
 }
 
 impl Storage {
@@ -31,6 +37,7 @@ impl Storage {
         match self {
             Storage::Mcap => "mcap",
             Storage::Sqlite3 => "sqlite3",
+            Storage::Ros1 => "ros1",
         }
     }
 
@@ -50,6 +57,8 @@ impl Storage {
             Some(Storage::Mcap)
         } else if head[..n].starts_with(b"SQLite format 3\0") {
             Some(Storage::Sqlite3)
+        } else if head[..n].starts_with(ROS1_MAGIC) {
+            Some(Storage::Ros1)
         } else {
             None
         })

@@ -1,6 +1,7 @@
-//! Bags: Behavior Metrics' ROS 1 perfect-lap bags (read as a circuit, as `--circuit x.bag`),
-//! and rosbag2 bags in MCAP and SQLite3 written by an independent writer from PyPI (the
-//! factory's `bags` module), read the way `metrics` reads them. One file of the bag is mutated
+//! Bags: Behavior Metrics' ROS 1 perfect-lap bags (read as a circuit, as `--circuit x.bag`,
+//! and as a recording, as `metrics` reads it), and rosbag2 bags in MCAP and SQLite3 written by
+//! an independent writer from PyPI (the factory's `bags` module), read the way `metrics` reads
+//! them. One file of the bag is mutated
 //! per input.
 
 use std::ffi::OsStr;
@@ -75,12 +76,13 @@ fn ros1() -> Bag {
 fn read(dir: &Path, bag: &Bag) -> Result<(), String> {
     let path = dir.join(&bag.open);
     if bag.open.extension().is_some_and(|e| e == "bag") {
+        // A ROS 1 bag is a reference lap and a recording to score.
         let circuit = Circuit::load(
             path.to_str().unwrap(),
             RoadGeometry::behavior_metrics(),
             false,
         );
-        return error_says_something(&circuit);
+        error_says_something(&circuit)?;
     }
     let recording = Recording::read(&path, &TopicChoice::default());
     error_says_something(&recording)?;
@@ -113,10 +115,9 @@ fn bags() {
                 false,
             )
             .unwrap_or_else(|e| panic!("seed {}: {e}", bag.open.display()));
-        } else {
-            Recording::read(&path, &TopicChoice::default())
-                .unwrap_or_else(|e| panic!("seed {}: {e}", bag.open.display()));
         }
+        Recording::read(&path, &TopicChoice::default())
+            .unwrap_or_else(|e| panic!("seed {}: {e}", bag.open.display()));
     }
     let choices: Vec<(usize, usize)> = bags
         .iter()

@@ -4,33 +4,34 @@
 //! - Behavior Metrics' CSV exports of odometry (what `bagpy` writes from its bags): any columns,
 //!   among them `pose.pose.position.x` and `pose.pose.position.y`;
 //! - Behavior Metrics' ROS 1 perfect-lap bags (`perfect_bags/lap-*.bag`): `nav_msgs/Odometry`
-//!   on `/F1ROS/odom` (or the bag's only odometry topic), read with the `rosbag` crate.
+//!   on `/F1ROS/odom` (or the bag's only odometry topic), read as recordings are
+//!   ([`crate::recording::ros1`]).
 //!
 //! Odometry is a recording, so it may run past the start line: as Behavior Metrics'
 //! `read_perfect_lap_rosbag` does, the lap ends with the first point after the 100th that is
 //! within 1 m of the start. Every format is then checked the same way: finite numbers, at least
 //! [`MIN_POINTS`] distinct points, and ends close enough to make a loop.
 
-use std::collections::HashMap;
-use std::io::Read;
 use std::path::Path;
-
-use rosbag::{ChunkRecord, MessageRecord, RosBag};
 
 use super::{CircuitError, MAX_CLOSING_GAP_M, MIN_POINTS};
 use crate::base::geometry::Vec2;
+use crate::recording::messages::Odometry;
+use crate::recording::ros1;
+use crate::recording::{BagError, Topic};
 
 /// The topic Behavior Metrics records its F1 car's odometry on.
 pub const ODOMETRY_TOPIC: &str = "/F1ROS/odom";
-/// The ROS message type of odometry.
-const ODOMETRY_TYPE: &str = "nav_msgs/Odometry";
+/// The ROS message type of odometry (by its ROS 2 name, as the bag reader names it).
+const ODOMETRY_TYPE: &str = "nav_msgs/msg/Odometry";
 /// Behavior Metrics' odometry CSV columns.
 const POSE_X: &str = "pose.pose.position.x";
 const POSE_Y: &str = "pose.pose.position.y";
 /// A recorded lap ends at the first point after this many that is back at the start.
 const FINISH_AFTER_POINTS: usize = 100;
-/// ... within this distance of it, metres.
-const FINISH_RADIUS_M: f64 = 1.0;
+/// ... within this distance of it, metres. A recording of a run that ends this close short of
+/// closing its lap has closed it too ([`crate::evaluation::laps`]).
+pub const FINISH_RADIUS_M: f64 = 1.0;
 
 /// Reads and validates the lap in `path`, in driving order.
 pub fn read(path: &Path) -> Result<Vec<Vec2>, CircuitError> {
@@ -166,166 +167,70 @@ fn read_csv(path: &Path) -> Result<(Vec<Vec2>, bool), CircuitError> {
     Ok((points, !plain))
 }
 
-/// The odometry positions of a ROS 1 bag, in the order recorded.
+/// The odometry positions of a ROS 1 bag, in the order recorded: `/F1ROS/odom`, or the bag's
+/// only odometry topic.
 fn read_bag(path: &Path) -> Result<Vec<Vec2>, CircuitError> {
     let bag_error = |what: String| CircuitError::Bag {
         path: path.to_path_buf(),
         what,
     };
-    check_bag_extent(path).map_err(&bag_error)?;
-    let bag =
-        RosBag::new(path).map_err(|e| bag_error(format!("cannot open it as a ROS 1 bag: {e}")))?;
-    // Connection id → (topic, type); positions per odometry connection.
-    let mut connections: HashMap<u32, (String, String)> = HashMap::new();
-    let mut positions: HashMap<u32, Vec<Vec2>> = HashMap::new();
-    for record in bag.chunk_records() {
-        let record = record.map_err(|e| bag_error(format!("corrupt or truncated: {e}")))?;
-        let ChunkRecord::Chunk(chunk) = record else {
-            continue;
-        };
-        for message in chunk.messages() {
-            match message.map_err(|e| bag_error(format!("corrupt or truncated chunk: {e}")))? {
-                MessageRecord::Connection(c) => {
-                    connections.insert(c.id, (c.topic.to_string(), c.tp.to_string()));
-                }
-                MessageRecord::MessageData(m) => {
-                    let Some((topic, tp)) = connections.get(&m.conn_id) else {
-                        continue;
-                    };
-                    if tp != ODOMETRY_TYPE {
-                        continue;
-                    }
-                    let p = odometry_position(m.data).map_err(|what| {
-                        bag_error(format!("topic {topic}: a {ODOMETRY_TYPE} message {what}"))
-                    })?;
-                    positions.entry(m.conn_id).or_default().push(p);
-                }
-            }
-        }
-    }
-    let odometry: Vec<(&u32, &(String, String))> = connections
+    let topics = ros1::read(path).map_err(|e| match e {
+        BagError::Corrupt { what, .. } => bag_error(what),
+        other => bag_error(other.to_string()),
+    })?;
+    let odometry: Vec<&Topic> = topics
         .iter()
-        .filter(|(_, (_, tp))| tp == ODOMETRY_TYPE)
+        .filter(|t| t.type_name == ODOMETRY_TYPE)
         .collect();
     let chosen = odometry
         .iter()
-        .find(|(_, (topic, _))| topic == ODOMETRY_TOPIC)
+        .find(|t| t.name == ODOMETRY_TOPIC)
         .or(if odometry.len() == 1 {
             odometry.first()
         } else {
             None
         });
-    let Some((id, _)) = chosen else {
-        let mut topics: Vec<String> = connections
-            .values()
-            .map(|(t, tp)| format!("{t} ({tp})"))
+    let Some(topic) = chosen else {
+        let mut names: Vec<String> = topics
+            .iter()
+            .map(|t| format!("{} ({})", t.name, t.type_name))
             .collect();
-        topics.sort();
+        names.sort();
         return Err(bag_error(format!(
             "no {ODOMETRY_TYPE} on {ODOMETRY_TOPIC}, nor a single odometry topic (topics: {})",
-            if topics.is_empty() {
+            if names.is_empty() {
                 "none".to_string()
             } else {
-                topics.join(", ")
+                names.join(", ")
             }
         )));
     };
-    Ok(positions.remove(id).unwrap_or_default())
-}
-
-/// Checks that a ROS 1 bag is whole: its magic line, and its index (whose position the bag
-/// header gives) inside the file. The `rosbag` crate assumes both, so a bag cut short would
-/// otherwise stop the program instead of being reported.
-fn check_bag_extent(path: &Path) -> Result<(), String> {
-    const MAGIC: &[u8] = b"#ROSBAG V2.0\n";
-    /// The bag header record is padded to 4096 bytes; read a little more.
-    const HEADER_BYTES: u64 = 8192;
-    let io = |e: std::io::Error| format!("cannot read it: {e}");
-    let file = std::fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
-    let mut data = Vec::new();
-    file.take(HEADER_BYTES).read_to_end(&mut data).map_err(io)?;
-    if !data.starts_with(MAGIC) {
-        return Err("not a ROS 1 bag (format 2.0): no '#ROSBAG V2.0' line".into());
-    }
-    let u32_at = |at: usize| -> Option<usize> {
-        Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?) as usize)
-    };
-    let cut = || "truncated: the bag header is incomplete".to_string();
-    let header_len = u32_at(MAGIC.len()).ok_or_else(cut)?;
-    let mut at = MAGIC.len() + 4;
-    let end = at + header_len;
-    let mut index_pos = None;
-    while at < end {
-        let len = u32_at(at).ok_or_else(cut)?;
-        let field = data.get(at + 4..at + 4 + len).ok_or_else(cut)?;
-        if let Some(value) = field.strip_prefix(b"index_pos=") {
-            index_pos = value.try_into().ok().map(u64::from_le_bytes);
-        }
-        at += 4 + len;
-    }
-    let index_pos = index_pos.ok_or("the bag header has no index_pos")?;
-    if index_pos > size {
-        return Err(format!(
-            "truncated: its index should start at byte {index_pos}, the file has {size} bytes"
-        ));
-    }
-    Ok(())
-}
-
-/// `pose.pose.position` (x, y) of a ROS 1 serialised `nav_msgs/Odometry`: a `std_msgs/Header`
-/// (seq, stamp, frame_id), `child_frame_id`, then the pose's position as three `float64`.
-fn odometry_position(data: &[u8]) -> Result<Vec2, String> {
-    let mut at = 0usize;
-    let mut take = |n: usize| -> Result<&[u8], String> {
-        let end = at
-            .checked_add(n)
-            .filter(|&e| e <= data.len())
-            .ok_or_else(|| format!("is cut short ({} bytes)", data.len()))?;
-        let bytes = &data[at..end];
-        at = end;
-        Ok(bytes)
-    };
-    let u32_at = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    take(12)?; // seq, stamp.sec, stamp.nsec
-    let frame_id = u32_at(take(4)?);
-    take(frame_id)?;
-    let child_frame_id = u32_at(take(4)?);
-    take(child_frame_id)?;
-    let x = f64::from_le_bytes(take(8)?.try_into().expect("8 bytes"));
-    let y = f64::from_le_bytes(take(8)?.try_into().expect("8 bytes"));
-    if !(x.is_finite() && y.is_finite()) {
-        return Err(format!("has a position that is not finite ({x}, {y})"));
-    }
-    Ok(Vec2::new(x, y))
+    topic
+        .messages
+        .iter()
+        .map(|(_, data)| {
+            let m: Odometry = ros1::decode(data).map_err(|what| {
+                bag_error(format!(
+                    "topic {}: a {ODOMETRY_TYPE} message {what}",
+                    topic.name
+                ))
+            })?;
+            let p = Vec2::new(m.pose.pose.position.x, m.pose.pose.position.y);
+            if !p.is_finite() {
+                return Err(bag_error(format!(
+                    "topic {}: a {ODOMETRY_TYPE} message has a position that is not finite \
+                     ({}, {})",
+                    topic.name, p.x, p.y
+                )));
+            }
+            Ok(p)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A serialised Odometry with the given frame names and position.
-    fn odometry(frame: &str, child: &str, x: f64, y: f64) -> Vec<u8> {
-        let mut b = vec![0u8; 12];
-        for s in [frame, child] {
-            b.extend((s.len() as u32).to_le_bytes());
-            b.extend(s.as_bytes());
-        }
-        for v in [x, y, 0.0] {
-            b.extend(v.to_le_bytes());
-        }
-        b
-    }
-
-    #[test]
-    fn odometry_positions_decode_and_short_messages_are_named() {
-        let m = odometry("odom", "base_link", 1.5, -2.25);
-        assert_eq!(odometry_position(&m).unwrap(), Vec2::new(1.5, -2.25));
-        let e = odometry_position(&m[..30]).unwrap_err();
-        assert!(e.contains("cut short (30 bytes)"), "{e}");
-        let nan = odometry("odom", "", f64::NAN, 0.0);
-        assert!(odometry_position(&nan).unwrap_err().contains("not finite"));
-    }
 
     #[test]
     fn a_recording_ends_where_it_first_comes_back_to_the_start() {
