@@ -8,15 +8,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use pilotnet_brain::base::camera::CameraConfig;
 use pilotnet_brain::base::control::CommandLimits;
+use pilotnet_brain::base::geometry::Pose2;
 use pilotnet_brain::base::settings::InvalidSetting;
 use pilotnet_brain::driving::brain::{BrainConfig, Latency};
 use pilotnet_brain::evaluation::circuit::{lap_file, RoadGeometry};
+use pilotnet_brain::evaluation::laps;
 use pilotnet_brain::inference::backend::{
     BackendConfig, BackendKind, Device, GraphOptimization, TensorRtConfig, TensorRtPrecision,
 };
 use pilotnet_brain::sim::render::Appearance;
 use pilotnet_brain::sim::world::WorldConfig;
-use pilotnet_brain::sim::{Look, SimConfig, Track};
+use pilotnet_brain::sim::{Look, SimConfig, Spawn, Track};
 use pilotnet_brain::tools::bench::BenchConfig;
 use pilotnet_brain::tools::dataset::Perturbation;
 use pilotnet_brain::tools::experiment::Shard;
@@ -40,7 +42,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Drive laps of a circuit in the embedded simulator and print lap statistics.
-    Sim(SimArgs),
+    Sim(Box<SimArgs>),
     /// List the built-in circuits.
     Circuits,
     /// Measure a model offline: size, preprocessing and inference time, dataset MSE.
@@ -52,8 +54,8 @@ pub enum Command {
     /// Run an experiment file: models × circuits × directions × conditions × repetitions,
     /// in parallel and resumably, then its tables, figures and index.html.
     Experiment(ExperimentArgs),
-    /// Score a recorded run (a rosbag2 bag: MCAP or SQLite3) against a reference lap, as a
-    /// simulated run is scored.
+    /// Score a recorded run (a rosbag2 bag, MCAP or SQLite3, or a ROS 1 bag) against a
+    /// reference lap, as a simulated run is scored.
     Metrics(MetricsArgs),
     /// Run the brain as a ROS 2 node: `node --ros-args --params-file config/brain.yaml`.
     #[cfg(feature = "ros2")]
@@ -75,12 +77,22 @@ pub struct RosArgs {
 /// Which way a recording drove its reference lap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Direction {
-    /// From the first 10 m driven.
+    /// Found from the drive: the way the car has gone once it is 5 m along the line.
     Auto,
-    /// The reference's own direction.
+    /// The reference's own order.
     Forward,
     /// Against it.
     Reverse,
+}
+
+impl From<Direction> for laps::Direction {
+    fn from(d: Direction) -> Self {
+        match d {
+            Direction::Auto => laps::Direction::Auto,
+            Direction::Forward => laps::Direction::Forward,
+            Direction::Reverse => laps::Direction::Reverse,
+        }
+    }
 }
 
 /// Arguments of `metrics`.
@@ -328,6 +340,24 @@ pub struct SimArgs {
     /// Drive the circuit the other way round.
     #[arg(long)]
     pub reverse: bool,
+    /// Put the car at this pose to start, in the world frame: `X,Y,YAW` (metres, radians),
+    /// as Gazebo's spawn takes it [default: a world's own spawn pose (turned round with
+    /// --reverse), else the line's first point]. The lap is counted from wherever the car
+    /// starts.
+    #[arg(long, value_name = "X,Y,YAW", value_parser = Spawn::parse_pose, allow_hyphen_values = true, conflicts_with_all = ["start_at", "start_left"])]
+    pub start_pose: Option<Pose2>,
+    /// Put the car on the line this many metres from its first point, in the driving
+    /// direction, facing along it.
+    #[arg(long, value_name = "METRES", allow_negative_numbers = true)]
+    pub start_at: Option<f64>,
+    /// With --start-at: this many metres to the left of the line (negative: right).
+    #[arg(
+        long,
+        value_name = "METRES",
+        allow_negative_numbers = true,
+        requires = "start_at"
+    )]
+    pub start_left: Option<f64>,
     /// The reference lap Behavior Metrics' scores are measured against (an `x,y` CSV, its
     /// odometry CSV export or perfect-lap ROS 1 bag), walked in the driving direction
     /// [default: the points of the circuit's own line]. This project's own deviation and
@@ -411,6 +441,18 @@ impl SimArgs {
         }
     }
 
+    /// Where the car starts, from the flags.
+    pub fn spawn(&self) -> Spawn {
+        match (self.start_pose, self.start_at) {
+            (Some(pose), _) => Spawn::Pose(pose),
+            (None, Some(along)) => Spawn::OnLine {
+                along,
+                left: self.start_left.unwrap_or(0.0),
+            },
+            (None, None) => Spawn::Track,
+        }
+    }
+
     /// Road geometry from the flags, where they set one.
     pub fn road(&self) -> Option<RoadGeometry> {
         self.road_width.map(|road_width| RoadGeometry {
@@ -456,6 +498,7 @@ impl SimArgs {
                     seed: self.seed,
                     ..Appearance::default()
                 },
+                spawn: self.spawn(),
             },
             brain: BrainConfig {
                 stall_timeout: BrainConfig::stall_timeout_from_ms(self.stall_timeout_ms)

@@ -9,8 +9,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use cli::{
-    flag_error, BenchArgs, Cli, Command, DatasetArgs, Direction, ExperimentArgs, MetricsArgs,
-    ModelsArgs, PilotChoice, SimArgs,
+    flag_error, BenchArgs, Cli, Command, DatasetArgs, ExperimentArgs, MetricsArgs, ModelsArgs,
+    PilotChoice, SimArgs,
 };
 use pilotnet_brain::base::out_dir::ensure_writable;
 use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
@@ -136,14 +136,11 @@ fn run_metrics(args: &MetricsArgs) -> anyhow::Result<()> {
         ..RoadGeometry::behavior_metrics()
     };
     road.validate().map_err(flag_error)?;
-    let reference = |reversed: bool| -> anyhow::Result<Circuit> {
-        Ok(if is_world(&args.reference) {
-            Track::world(std::path::Path::new(&args.reference), reversed)?.circuit
-        } else {
-            Circuit::load(&args.reference, road, reversed)?
-        })
+    let reference = if is_world(&args.reference) {
+        Track::world(std::path::Path::new(&args.reference), false)?.circuit
+    } else {
+        Circuit::load(&args.reference, road, false)?
     };
-    let forward = reference(false)?;
     let recording = Recording::read(
         &args.bag,
         &TopicChoice {
@@ -152,19 +149,13 @@ fn run_metrics(args: &MetricsArgs) -> anyhow::Result<()> {
             command: args.cmd.clone(),
         },
     )?;
-    let reversed = match args.direction {
-        Direction::Forward => false,
-        Direction::Reverse => true,
-        Direction::Auto => replay::drives_against(&forward.centre, &recording.odometry),
-    };
-    let circuit = if reversed { reference(true)? } else { forward };
     if let Some(dir) = &args.out {
         ensure_writable("--out", dir)?;
     }
-    let run = replay::score(&recording, &circuit, args.laps);
+    let run = replay::score(&recording, &reference, args.laps, args.direction.into());
     publish(
         &run.record,
-        &circuit,
+        &reference,
         &run.trajectory,
         args.out.as_deref(),
         args.json,

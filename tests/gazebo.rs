@@ -7,13 +7,13 @@ mod util;
 
 use std::path::{Path, PathBuf};
 
-use pilotnet_brain::base::geometry::ClosedPolyline;
+use pilotnet_brain::base::geometry::{wrap_angle, ClosedPolyline};
 use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot};
 use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
 use pilotnet_brain::evaluation::laps::EndReason;
 use pilotnet_brain::sim::gazebo;
 use pilotnet_brain::sim::world::WorldConfig;
-use pilotnet_brain::sim::{self, Look, SimConfig, Track};
+use pilotnet_brain::sim::{self, Look, SimConfig, Spawn, Track};
 
 fn worlds() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/gazebo-f1");
@@ -94,6 +94,21 @@ fn a_world_file_gives_the_start_pose_of_behavior_metrics_car() {
     let next = world.line.points[5];
     let heading = (next.y - p.y).atan2(next.x - p.x);
     assert!((heading + 2.83).abs() < 0.1, "{heading}");
+    // The car is put exactly there, as Gazebo spawns it (read from the SDF alone too).
+    let spawn = world.spawn.expect("the world spawns the car");
+    assert_eq!(
+        gazebo::spawn(&worlds().join("worlds/montreal_line.world")).unwrap(),
+        Some(spawn)
+    );
+    assert!((spawn.p.x + 200.88).abs() < 1e-9 && (spawn.p.y + 90.72).abs() < 1e-9);
+    assert!((spawn.yaw + 2.83).abs() < 1e-6, "{spawn:?}");
+    let track = Track::world(&worlds().join("worlds/montreal_line.world"), false).unwrap();
+    assert_eq!(track.start_pose(&Spawn::Track), spawn);
+    // Driven the other way round, it stands on the same spot facing back.
+    let back = Track::world(&worlds().join("worlds/montreal_line.world"), true).unwrap();
+    let turned = back.start_pose(&Spawn::Track);
+    assert_eq!(turned.p, spawn.p);
+    assert!((wrap_angle(turned.yaw - spawn.yaw).abs() - std::f64::consts::PI).abs() < 1e-9);
 }
 
 #[test]

@@ -59,8 +59,6 @@ pub struct RunInfo {
     pub circuit_source: String,
     /// Lap length along the reference line, metres.
     pub circuit_length_m: f64,
-    /// Driven against the circuit's own direction.
-    pub reverse: bool,
     /// Who drove: `expert`, or the network's model file.
     pub pilot: String,
     /// Inference engine of a network pilot (`ort`, `tch`), null for others.
@@ -100,7 +98,6 @@ impl RunInfo {
             circuit: circuit.name.clone(),
             circuit_source: circuit.source.clone(),
             circuit_length_m: circuit.length(),
-            reverse: circuit.reversed,
             pilot: pilot.name().to_string(),
             backend: engine.map(|e| e.backend.as_str().to_string()),
             device: engine.map(|e| e.device.to_string()),
@@ -132,10 +129,11 @@ pub struct RunRecord {
     /// simulator's runs and recordings).
     #[serde(flatten)]
     pub events: Option<LiveEvents>,
-    /// `sim_seconds` per wall second over the same samples.
-    pub real_time_factor: f64,
-    /// Wall time of the run, seconds.
-    pub wall_seconds: f64,
+    /// `sim_seconds` per wall second over the same samples; null for a recording, whose
+    /// receive times say how fast it was recorded, not how fast its world ran.
+    pub real_time_factor: Option<f64>,
+    /// Wall time of the run, seconds (null for a recording).
+    pub wall_seconds: Option<f64>,
 }
 
 /// What a recording held, as `pilotnet-brain metrics` read it.
@@ -160,29 +158,35 @@ pub struct RecordingInfo {
     /// Mean distance between consecutive commands, √(Δv² + Δw²) (Behavior Metrics'
     /// `suddenness_distance` on the commands), null before two commands.
     pub command_suddenness: Option<f64>,
+    /// The recorder's clock over the scored odometry (its receive times), seconds: how long
+    /// the recording of those samples took, which is not always how fast the world ran.
+    #[serde(default)]
+    pub recorded_seconds: f64,
 }
 
 impl RunRecord {
     /// The record of a live run that took `wall_seconds`.
     pub fn new(run: RunInfo, laps: LapStats, brain: BrainStats, wall_seconds: f64) -> Self {
-        Self::of(run, laps, Some(brain), None, wall_seconds)
+        Self::of(run, laps, Some(brain), None, Some(wall_seconds))
     }
 
     /// The record of a run with the brain's figures where they are known and what a
-    /// recording held where it was one, over `wall_seconds` of wall time.
+    /// recording held where it was one, over `wall_seconds` of wall time where it is known.
     pub fn of(
         run: RunInfo,
         laps: LapStats,
         brain: Option<BrainStats>,
         recording: Option<RecordingInfo>,
-        wall_seconds: f64,
+        wall_seconds: Option<f64>,
     ) -> Self {
         RunRecord {
-            real_time_factor: if wall_seconds > 0.0 {
-                laps.sim_seconds / wall_seconds
-            } else {
-                0.0
-            },
+            real_time_factor: wall_seconds.map(|wall| {
+                if wall > 0.0 {
+                    laps.sim_seconds / wall
+                } else {
+                    0.0
+                }
+            }),
             run,
             laps,
             brain,

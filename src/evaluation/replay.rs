@@ -2,10 +2,8 @@
 //! [`LapRecorder`] the simulator and the ROS node use, against a reference lap, into the same
 //! [`RunRecord`] — so a bag of a simulated lap reproduces that lap's record.
 
-use crate::base::geometry::ClosedPolyline;
-use crate::base::sensor::Odometry;
 use crate::evaluation::circuit::Circuit;
-use crate::evaluation::laps::{EndReason, LapRecorder, Sample};
+use crate::evaluation::laps::{Direction, EndReason, LapRecorder, LapRules, Sample};
 use crate::evaluation::record::{Producer, RecordingInfo, RunInfo, RunRecord, TimeSource};
 use crate::recording::{Recording, Stamps};
 
@@ -21,37 +19,21 @@ pub struct Replay {
     pub trajectory: Vec<Sample>,
 }
 
-/// Whether `odometry` runs against `line`'s direction: the progress along the line over the
-/// first 10 m driven (or the whole path when shorter) is negative.
-pub fn drives_against(line: &ClosedPolyline, odometry: &[Odometry]) -> bool {
-    let Some(first) = odometry.first() else {
-        return false;
+/// Scores `recording` on `circuit` driven in `direction`: every lap it holds, or up to
+/// `laps`, counted from where the car started and ending early where the car left the road
+/// or stood still, as a live run would.
+pub fn score(
+    recording: &Recording,
+    circuit: &Circuit,
+    laps: Option<u32>,
+    direction: Direction,
+) -> Replay {
+    let rules = LapRules {
+        laps: laps.unwrap_or(u32::MAX),
+        half_road: circuit.road.road_width / 2.0,
+        ..LapRules::default()
     };
-    let start = line.project(first.pose.p);
-    let (mut driven, mut last) = (0.0, first.pose.p);
-    let mut end = start;
-    for o in &odometry[1..] {
-        driven += o.pose.p.dist(last);
-        last = o.pose.p;
-        end = line.project(o.pose.p);
-        if driven >= 10.0 {
-            break;
-        }
-    }
-    let length = line.length();
-    let mut ds = end.s - start.s;
-    if ds > length / 2.0 {
-        ds -= length;
-    } else if ds < -length / 2.0 {
-        ds += length;
-    }
-    ds < 0.0
-}
-
-/// Scores `recording` on `circuit` (oriented as it was driven): every lap it holds, or up to
-/// `laps`, ending early where the car left the road or stood still as a live run would.
-pub fn score(recording: &Recording, circuit: &Circuit, laps: Option<u32>) -> Replay {
-    let mut recorder = LapRecorder::for_circuit(circuit, laps.unwrap_or(u32::MAX));
+    let mut recorder = LapRecorder::new(circuit, rules, direction);
     let mut end = EndReason::EndOfRecording;
     for odom in &recording.odometry {
         if let Some(reason) = recorder.record(odom) {
@@ -79,7 +61,6 @@ pub fn score(recording: &Recording, circuit: &Circuit, laps: Option<u32>) -> Rep
         circuit: circuit.name.clone(),
         circuit_source: circuit.source.clone(),
         circuit_length_m: circuit.length(),
-        reverse: circuit.reversed,
         pilot: RECORDED.to_string(),
         backend: None,
         device: None,
@@ -108,9 +89,10 @@ pub fn score(recording: &Recording, circuit: &Circuit, laps: Option<u32>) -> Rep
         command_rate_hz: (!commands.is_empty() && sim_seconds > 0.0)
             .then(|| commands.len() as f64 / sim_seconds),
         command_suddenness: suddenness,
+        recorded_seconds: rx1 - rx0,
     };
     Replay {
-        record: RunRecord::of(info, stats, None, Some(info_recording), rx1 - rx0),
+        record: RunRecord::of(info, stats, None, Some(info_recording), None),
         trajectory: recorder.samples().to_vec(),
     }
 }

@@ -215,7 +215,7 @@ pub fn run() -> Result<(), NodeError> {
         None
     } else {
         // A CSV lap, a built-in circuit, or a Gazebo world's traced red line.
-        let circuit = Track::open(&p.reference_lap, None, p.reverse, Look::default())
+        let circuit = Track::open(&p.reference_lap, None, false, Look::default())
             .map_err(|e| ParamError::Invalid {
                 name: "reference_lap".into(),
                 what: e.to_string(),
@@ -235,7 +235,12 @@ pub fn run() -> Result<(), NodeError> {
             },
         );
         let dir = (!p.stats_dir.is_empty()).then(|| PathBuf::from(&p.stats_dir));
-        Some(Arc::new(Mutex::new(LiveLap::new(circuit, info, dir))))
+        Some(Arc::new(Mutex::new(LiveLap::new(
+            circuit,
+            settings.direction,
+            info,
+            dir,
+        ))))
     };
     let pipeline = Pipeline::new(pilot, settings.limits);
 

@@ -18,9 +18,10 @@ use crate::base::params_file;
 use crate::base::settings::{within, InvalidSetting};
 use crate::driving::brain::BrainConfig;
 use crate::driving::health::HealthConfig;
+use crate::evaluation::laps::Direction;
 use crate::inference::backend::{BackendConfig, BackendKind, Device};
 use crate::sim::world::WorldConfig;
-use crate::sim::Look;
+use crate::sim::{Look, Spawn};
 
 /// A parameter problem, found at startup.
 #[derive(Debug, Error)]
@@ -163,8 +164,9 @@ pub struct BrainParams {
     /// Reference lap for the lap statistics (CSV `x,y`, a built-in circuit, or a Gazebo
     /// world whose red line is traced); empty: no lap statistics.
     pub reference_lap: String,
-    /// Drive the reference lap the other way round.
-    pub reverse: bool,
+    /// Which way round the car drives the reference lap: `auto` (found from its first
+    /// metres), `forward` (the lap's own order) or `reverse`.
+    pub direction: String,
     /// Laps after which the stats are written (the node keeps driving).
     pub laps: i64,
     /// Folder for stats.json, trajectory.csv and path.png; empty: not written.
@@ -212,7 +214,7 @@ impl Default for BrainParams {
             },
             stall_timeout_ms: BrainConfig::default().stall_timeout.as_secs_f64() * 1e3,
             reference_lap: String::new(),
-            reverse: false,
+            direction: Direction::default().as_str().into(),
             laps: 1,
             stats_dir: String::new(),
             summary_period_s: 1.0,
@@ -239,6 +241,8 @@ pub struct BrainSettings {
     pub stall_timeout: Duration,
     /// Laps of the reference lap to record.
     pub laps: u32,
+    /// Which way round it is driven.
+    pub direction: Direction,
     /// Summary period.
     pub summary_period: Duration,
     /// Whether the camera comes as `CompressedImage` on `topics.camera` + `/compressed`.
@@ -316,6 +320,10 @@ impl BrainParams {
         .validate()
         .map_err(param(""))?;
         let laps = within("laps", self.laps, 1, 1_000_000).map_err(param(""))?;
+        let direction: Direction = self
+            .direction
+            .parse()
+            .map_err(|e: String| invalid("direction", e))?;
         // Each period publishes the summary and rewrites stats.json: not faster than 100 Hz.
         let period =
             within("summary_period_s", self.summary_period_s, 0.01, 3600.0).map_err(param(""))?;
@@ -339,6 +347,7 @@ impl BrainParams {
             limits,
             stall_timeout,
             laps: laps as u32,
+            direction,
             summary_period,
             compressed_camera,
             health,
@@ -368,6 +377,10 @@ pub struct SimNodeParams {
     pub look: String,
     /// Drive it the other way round.
     pub reverse: bool,
+    /// Where the car starts: `X,Y,YAW` in the world frame (metres, radians), as Gazebo's
+    /// spawn takes it; empty: a world's own spawn pose (turned round with `reverse`), else
+    /// the line's first point.
+    pub start_pose: String,
     /// Camera rate, Hz.
     pub camera_hz: f64,
     /// Odometry rate, Hz.
@@ -390,6 +403,7 @@ impl Default for SimNodeParams {
             world: String::new(),
             look: Look::default().as_str().into(),
             reverse: false,
+            start_pose: String::new(),
             camera_hz: world.camera.rate_hz,
             odometry_hz: world.odometry_hz,
             physics_dt: world.physics_dt,
@@ -423,10 +437,15 @@ impl SimNodeParams {
         } else {
             Look::BehaviorMetrics
         };
+        let spawn = match self.start_pose.as_str() {
+            "" => Spawn::Track,
+            text => Spawn::Pose(Spawn::parse_pose(text).map_err(|e| invalid("start_pose", e))?),
+        };
         let mut world = WorldConfig {
             physics_dt: self.physics_dt,
             odometry_hz: self.odometry_hz,
             camera: look.camera(),
+            spawn,
             ..WorldConfig::default()
         };
         world.camera.rate_hz = self.camera_hz;

@@ -16,4 +16,4 @@ pub mod vehicle;
 pub mod world;
 
 pub use runner::{run, SimConfig, SimError, SimRun};
-pub use track::{Look, Scenery, Track, TrackError};
+pub use track::{Look, Scenery, Spawn, Track, TrackError};

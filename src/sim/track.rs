@@ -14,6 +14,8 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::base::camera::CameraConfig;
+use crate::base::geometry::{wrap_angle, Pose2, Vec2};
+use crate::base::settings::{within, InvalidSetting};
 use crate::evaluation::circuit::{Circuit, CircuitError, RoadGeometry};
 use crate::sim::gazebo::{self, WorldError};
 use crate::sim::procedural::behavior_metrics_look;
@@ -99,6 +101,74 @@ pub struct Track {
     pub circuit: Circuit,
     /// What the camera sees.
     pub scenery: Scenery,
+    /// Where a Gazebo world puts the car (its `f1` include's pose), facing the world's own
+    /// direction; `None` for a circuit without a world, or a world without a car.
+    pub spawn: Option<Pose2>,
+}
+
+/// Where the car is put when a run starts.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Spawn {
+    /// Where the track puts it: a Gazebo world's own spawn pose (turned round for a run the
+    /// other way round, as the worlds' alternative poses are), else the line's first point
+    /// facing the driving direction.
+    #[default]
+    Track,
+    /// On the line, `along` metres from its first point in the driving direction and `left`
+    /// metres to the left of it, facing the driving direction.
+    OnLine {
+        /// Metres along the line (taken round the lap).
+        along: f64,
+        /// Metres to the left of the line (negative: to the right).
+        left: f64,
+    },
+    /// At a pose in the world frame, as Gazebo's spawn takes it (x, y, yaw).
+    Pose(Pose2),
+}
+
+impl Spawn {
+    /// `X,Y,YAW` as a pose: three finite numbers (metres, metres, radians), as `sim
+    /// --start-pose` and the simulator node's `start_pose` take it.
+    pub fn parse_pose(text: &str) -> Result<Pose2, String> {
+        let values: Vec<f64> = text
+            .split(',')
+            .map(|v| v.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("'{text}': {e} (expected X,Y,YAW)"))?;
+        match values.as_slice() {
+            [x, y, yaw] if values.iter().all(|v| v.is_finite()) => Ok(Pose2 {
+                p: Vec2::new(*x, *y),
+                yaw: *yaw,
+            }),
+            [_, _, _] => Err(format!("'{text}': every number must be finite")),
+            _ => Err(format!(
+                "'{text}': {} numbers, expected three: X,Y,YAW",
+                values.len()
+            )),
+        }
+    }
+
+    /// Checks the numbers; the error names the setting.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let finite = |name: &'static str, values: &[f64]| {
+            if values.iter().all(|v| v.is_finite()) {
+                Ok(())
+            } else {
+                Err(InvalidSetting::new(
+                    name,
+                    format!("{values:?} is not finite"),
+                ))
+            }
+        };
+        match *self {
+            Spawn::Track => Ok(()),
+            Spawn::OnLine { along, left } => {
+                finite("start_at", &[along])?;
+                within("start_left", left, -50.0, 50.0).map(|_| ())
+            }
+            Spawn::Pose(p) => finite("start_pose", &[p.p.x, p.p.y, p.yaw]),
+        }
+    }
 }
 
 impl Track {
@@ -108,7 +178,11 @@ impl Track {
             Look::Classic => Scenery::Classic,
             Look::BehaviorMetrics => Scenery::Scene(Arc::new(behavior_metrics_look(&circuit))),
         };
-        Track { circuit, scenery }
+        Track {
+            circuit,
+            scenery,
+            spawn: None,
+        }
     }
 
     /// A built-in circuit or a CSV lap (`spec`) in `look`, with `road` (default: the look's).
@@ -144,7 +218,30 @@ impl Track {
         Ok(Track {
             circuit,
             scenery: Scenery::Scene(Arc::new(world.scene)),
+            spawn: world.spawn,
         })
+    }
+
+    /// The car's pose at the start of a run: `spawn` on this track.
+    pub fn start_pose(&self, spawn: &Spawn) -> Pose2 {
+        match *spawn {
+            Spawn::Track => match self.spawn {
+                Some(pose) if self.circuit.reversed => Pose2 {
+                    p: pose.p,
+                    yaw: wrap_angle(pose.yaw + std::f64::consts::PI),
+                },
+                Some(pose) => pose,
+                None => self.circuit.start_pose(),
+            },
+            Spawn::OnLine { along, left } => {
+                let on_line = self.circuit.pose_at(along);
+                Pose2 {
+                    p: on_line.to_world(Vec2::new(0.0, left)),
+                    yaw: on_line.yaw,
+                }
+            }
+            Spawn::Pose(pose) => pose,
+        }
     }
 
     /// `spec` as a track: a Gazebo world when it names a `.sdf` or `.world` file (whose own

@@ -17,7 +17,7 @@ use crate::base::sensor::{Frame, Odometry};
 use crate::base::settings::{within, InvalidSetting};
 use crate::sim::raster::Raster;
 use crate::sim::render::{Appearance, Renderer};
-use crate::sim::track::{Scenery, Track};
+use crate::sim::track::{Scenery, Spawn, Track};
 use crate::sim::vehicle::Vehicle;
 
 /// Slack in the schedules, seconds: simulated time is a sum of steps, and its rounding must
@@ -35,6 +35,8 @@ pub struct WorldConfig {
     pub camera: CameraConfig,
     /// Picture variation.
     pub appearance: Appearance,
+    /// Where the car starts.
+    pub spawn: Spawn,
 }
 
 impl Default for WorldConfig {
@@ -44,6 +46,7 @@ impl Default for WorldConfig {
             odometry_hz: 20.0,
             camera: CameraConfig::default(),
             appearance: Appearance::default(),
+            spawn: Spawn::default(),
         }
     }
 }
@@ -54,7 +57,8 @@ impl WorldConfig {
         within("physics_dt", self.physics_dt, 1e-4, 0.02)?;
         within("odometry_hz", self.odometry_hz, 0.1, 1000.0)?;
         self.camera.validate()?;
-        self.appearance.validate()
+        self.appearance.validate()?;
+        self.spawn.validate()
     }
 }
 
@@ -137,7 +141,7 @@ pub struct World {
 }
 
 impl World {
-    /// The car at the start of `track`'s circuit, standing still.
+    /// The car where `config` spawns it on `track`, standing still.
     pub fn new(track: &Track, config: &WorldConfig) -> Result<World, InvalidSetting> {
         config.validate()?;
         let view = match &track.scenery {
@@ -153,7 +157,7 @@ impl World {
                 view,
                 appearance: config.appearance,
             },
-            car: Vehicle::new(track.circuit.start_pose()),
+            car: Vehicle::new(track.start_pose(&config.spawn)),
             dt: config.physics_dt,
             frame_period: 1.0 / config.camera.rate_hz,
             odometry_period: 1.0 / config.odometry_hz,

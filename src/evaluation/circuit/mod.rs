@@ -289,6 +289,17 @@ impl Circuit {
         })
     }
 
+    /// The circuit driven against its file's order when `reversed`, along it otherwise.
+    pub fn in_direction(&self, reversed: bool) -> Circuit {
+        let mut c = self.clone();
+        if reversed != self.reversed {
+            c.centre = c.centre.reversed();
+            c.reference_points.reverse();
+            c.reversed = reversed;
+        }
+        c
+    }
+
     /// Measures Behavior Metrics' scores against `points` (a reference lap in its file's
     /// order) instead of the circuit's own, walked in this circuit's driving direction.
     pub fn set_reference_points(&mut self, mut points: Vec<Vec2>) {

@@ -91,7 +91,7 @@ pub struct Deviation {
 
 /// Index of the point of `points` nearest `p`, considering only those nearer than `within`
 /// (Behavior Metrics starts its searches at 100 m); `None` when there is none.
-fn nearest(points: &[Vec2], p: Vec2, within: f64) -> Option<usize> {
+pub(super) fn nearest(points: &[Vec2], p: Vec2, within: f64) -> Option<usize> {
     let mut best = (within, None);
     for (i, q) in points.iter().enumerate() {
         let d = q.dist(p);

@@ -82,8 +82,8 @@ pub fn bm_stats(record: &RunRecord, reference: &[Vec2]) -> Value {
         "target_brain_iterations_real_time",
         json!(run
             .camera_hz
-            .filter(|_| record.real_time_factor > 0.0)
-            .map(|hz| hz * record.real_time_factor)),
+            .zip(record.real_time_factor.filter(|rtf| *rtf > 0.0))
+            .map(|(hz, rtf)| hz * rtf)),
     );
     put(
         "mean_inference_time",

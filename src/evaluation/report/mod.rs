@@ -41,15 +41,22 @@ pub enum ReportError {
 pub fn table(record: &RunRecord) -> String {
     let (r, l) = (&record.run, &record.laps);
     let opt = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |x| format!("{x:.3}{unit}"));
-    let dir = if r.reverse { "reverse" } else { "forward" };
+    let dir = if l.start.reverse {
+        "reverse"
+    } else {
+        "forward"
+    };
     let pilot = match (&r.backend, &r.device) {
         (Some(backend), Some(device)) => format!("{} ({backend} on {device})", r.pilot),
         _ => r.pilot.clone(),
     };
-    let laps = match r.laps_requested {
+    let mut laps = match r.laps_requested {
         0 => format!("{} (the whole recording)", l.laps_completed),
         n => format!("{} of {n}", l.laps_completed),
     };
+    if let Some(short) = l.lap_closed_short_m {
+        laps += &format!(", the last closed by the recording's end {short:.2} m short");
+    }
     let mut rows: Vec<(&str, String)> = vec![
         (
             "circuit",
@@ -144,17 +151,32 @@ pub fn table(record: &RunRecord) -> String {
             ),
         ]);
     }
-    rows.extend([
-        (
-            "sim time / wall time",
-            format!("{:.2} s / {:.2} s", l.sim_seconds, record.wall_seconds),
+    rows.push((
+        "started",
+        format!(
+            "{:.1} m along the line, {:+.2} m off it (reference point {})",
+            l.start.start_offset_m,
+            l.start.start_lateral_m,
+            l.start
+                .start_reference_index
+                .map_or("- (none within 100 m)".into(), |i| i.to_string())
         ),
-        (
-            "real-time factor",
-            format!("{:.1}x", record.real_time_factor),
-        ),
-        ("latency model", r.latency.clone()),
-    ]);
+    ));
+    match (record.wall_seconds, record.real_time_factor) {
+        (Some(wall), Some(rtf)) => rows.extend([
+            (
+                "sim time / wall time",
+                format!("{:.2} s / {wall:.2} s", l.sim_seconds),
+            ),
+            ("real-time factor", format!("{rtf:.1}x")),
+            ("latency model", r.latency.clone()),
+        ]),
+        // A recording: its time is the odometry's; how fast its world ran is not in it.
+        _ => rows.push((
+            "time (from the odometry)",
+            format!("{:.2} s from {:.3} s", l.sim_seconds, l.start.start_time_s),
+        )),
+    }
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     rows.iter()
         .map(|(k, v)| format!("{k:<width$}  {v}\n"))
@@ -163,8 +185,8 @@ pub fn table(record: &RunRecord) -> String {
 
 /// Writes `record` as `stats.json` and Behavior Metrics' stats object as `bm_stats.json`,
 /// with `trajectory.csv`, `path.png` and `reference.csv` (the raw reference points Behavior
-/// Metrics' scores measured against, in driving order) of the run of `circuit` that made it,
-/// into `dir` (created if needed). Each file is written beside its name and renamed over it,
+/// Metrics' scores measured against, in the direction the record says the run drove) of the
+/// run of `circuit` that made it, into `dir` (created if needed). Each file is written beside its name and renamed over it,
 /// `stats.json` last: a reader, or a process killed midway, sees whole files, and a
 /// `stats.json` whose folder holds the rest of the run.
 pub fn write_dir(
@@ -174,6 +196,7 @@ pub fn write_dir(
     trajectory: &[Sample],
 ) -> Result<(), ReportError> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let circuit = &circuit.in_direction(record.laps.start.reverse);
     atomically(&dir.join("reference.csv"), |tmp| {
         write_points(tmp, &circuit.reference_points).map_err(io(tmp))
     })?;

@@ -1,6 +1,7 @@
 //! A top-down PNG of the driven path over the circuit: road in grey, reference line in red,
-//! driven path in blue, start as a green dot, end as a black dot, and a 10 m scale bar in the
-//! lower-left corner.
+//! driven path in blue, where the car started as a green dot (the reference's own first point,
+//! where the run has no sample), end as a black dot, and a 10 m scale bar in the lower-left
+//! corner.
 
 use std::path::Path;
 
@@ -93,7 +94,10 @@ pub fn plot_path(path: &Path, circuit: &Circuit, trajectory: &[Sample]) -> Resul
     if let Some(last) = trajectory.last() {
         dot(&mut pixmap, Vec2::new(last.x, last.y), [0, 0, 0], 7.0);
     }
-    dot(&mut pixmap, circuit.start_pose().p, [40, 220, 60], 4.0);
+    let start = trajectory
+        .first()
+        .map_or(circuit.start_pose().p, |s| Vec2::new(s.x, s.y));
+    dot(&mut pixmap, start, [40, 220, 60], 4.0);
     // Scale bar: 10 m.
     let mut pb = PathBuilder::new();
     let y = h as f32 - 15.0;

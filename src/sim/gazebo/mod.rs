@@ -16,7 +16,7 @@ use thiserror::Error;
 
 pub use line::{trace_red_line, RedLine};
 
-use crate::base::geometry::Vec2;
+use crate::base::geometry::{Pose2, Vec2};
 use crate::sim::scene::Scene;
 
 /// Why a world could not be loaded.
@@ -69,11 +69,22 @@ pub struct LoadedWorld {
     pub scene: Scene,
     /// The red line's centre, in driving order from the start.
     pub line: RedLine,
+    /// Where the world puts Behavior Metrics' car (its `f1` include), if it does.
+    pub spawn: Option<Pose2>,
 }
 
 /// Farthest a world's vertex may lie from its origin along any axis, metres (Behavior Metrics'
 /// circuits fit in a kilometre).
 pub const MAX_COORDINATE_M: f32 = 50_000.0;
+
+/// Where the world at `path` puts Behavior Metrics' car (its `f1` include's pose), if it does:
+/// read from the SDF alone, no mesh loaded.
+pub fn spawn(path: &Path) -> Result<Option<Pose2>, WorldError> {
+    Ok(sdf::read(path)?.start.map(|(x, y, yaw)| Pose2 {
+        p: Vec2::new(x, y),
+        yaw,
+    }))
+}
 
 /// Loads the world at `path` (a `model.sdf` or a `.world`): every mesh of every model, and the
 /// red line's centre traced from where Behavior Metrics' car starts (a world's `f1` include),
@@ -133,6 +144,10 @@ pub fn load(path: &Path) -> Result<LoadedWorld, WorldError> {
         name,
         path: path.to_path_buf(),
         scene,
+        spawn: description.start.map(|(x, y, yaw)| Pose2 {
+            p: Vec2::new(x, y),
+            yaw,
+        }),
         line,
     })
 }

@@ -86,7 +86,7 @@ pub const METRICS: &[Metric] = &[
         key: "real_time_factor",
         header: "RTF",
         digits: 1,
-        value: |r| Some(r.real_time_factor),
+        value: |r| r.real_time_factor,
     },
 ];
 

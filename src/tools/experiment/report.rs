@@ -64,7 +64,7 @@ pub fn write(out: &Path, dir: &Path) -> Result<ReportSummary, ExperimentError> {
         e.repetitions,
         e.laps,
         results.iter().map(|r| r.record.laps.sim_seconds).sum::<f64>(),
-        results.iter().map(|r| r.record.wall_seconds).sum::<f64>(),
+        results.iter().filter_map(|r| r.record.wall_seconds).sum::<f64>(),
     );
     let mut md = format!("## {}\n\n{}\n\n{summary}\n\n", e.name, e.description);
     if !missing.is_empty() {
