@@ -1,7 +1,8 @@
-//! `pilotnet-brain metrics` on rosbag2 bags written by independent libraries from PyPI
-//! (`rosbags` for SQLite3 and MCAP, `mcap` with `mcap-ros2-support` for MCAP), of drives of
-//! known shape: simulator laps (the bag's record equals the simulator's), a circle offset by
-//! exactly 0.5 m from its reference; and bags that are cut, or lack the topic asked for.
+//! `pilotnet-brain metrics` on bags written by independent libraries from PyPI (`rosbags` for
+//! rosbag2's SQLite3 and MCAP and for ROS 1 bags, `mcap` with `mcap-ros2-support` for MCAP),
+//! of drives of known shape: simulator laps (the bag's record equals the simulator's), a
+//! circle offset by exactly 0.5 m from its reference; Behavior Metrics' own perfect-lap bags;
+//! and bags that are cut, or lack the topic asked for.
 
 mod util;
 
@@ -15,6 +16,7 @@ const WRITERS: &[(&str, &str)] = &[
     ("rosbags-sqlite3", "sqlite_bag"),
     ("rosbags-mcap", "mcap_bag"),
     ("mcap", "lap.mcap"),
+    ("rosbags-ros1", "lap.bag"),
 ];
 
 fn os(s: &str) -> &OsStr {
@@ -251,4 +253,88 @@ fn cut_and_unsuitable_bags_are_errors_naming_the_file_and_topic() {
             "Twist",
         ],
     );
+}
+
+#[test]
+fn behavior_metrics_perfect_bags_score_one_lap_each_against_their_lap() {
+    // ROS 1 bags recorded by Behavior Metrics (its /F1ROS/odom, found without flags), each
+    // against the perfect lap read from it: the lap is the recording, which ends short of its
+    // first point by less than the metre Behavior Metrics' own reader allows.
+    let bags = util::reference_circuits().join("../behavior-metrics/perfect_bags");
+    for (bag, lap) in [
+        ("lap-simple-circuit.bag", "simple_circuit"),
+        ("lap-montmelo.bag", "montmelo"),
+        ("lap-montreal.bag", "montreal"),
+        ("lap-nurburgring.bag", "nurburgring"),
+    ] {
+        let r = metrics(&[
+            bags.join(bag).as_os_str(),
+            os("--reference"),
+            os(&util::reference(lap)),
+        ]);
+        eprintln!(
+            "{bag}: {} lap(s), {:.1} %, closed {:.2} m short, BM {:.2} %, {} samples",
+            r["laps_completed"],
+            f(&r, "percentage_completed"),
+            f(&r, "lap_closed_short_m"),
+            f(&r, "percentage_completed_bm"),
+            r["odometry_samples"]
+        );
+        assert_eq!(r["bag_storage"], "ros1", "{bag}");
+        assert_eq!(r["odometry_topic"], "/F1ROS/odom", "{bag}");
+        assert_eq!(r["laps_completed"], 1, "{bag}: {r}");
+        assert_eq!(f(&r, "percentage_completed"), 100.0, "{bag}");
+        assert!(f(&r, "lap_closed_short_m") < 1.0, "{bag}");
+        assert_eq!(r["start_reference_index"], 0, "{bag}");
+        assert_eq!(r["reverse"], false, "{bag}");
+        // Its stamps are all zero: the times are the recorder's.
+        assert_eq!(r["time_source"], "receive_time", "{bag}");
+        assert!(f(&r, "position_deviation_bm") < 1.01, "{bag}: {r}");
+        assert!(
+            (100.0..102.0).contains(&f(&r, "percentage_completed_bm")),
+            "{bag}"
+        );
+        assert!(
+            r["real_time_factor"].is_null() && r["wall_seconds"].is_null(),
+            "{bag}"
+        );
+    }
+}
+
+#[test]
+fn broken_ros1_bags_are_errors_naming_the_file_and_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = util::reference("simple_circuit");
+    let bag = write_bag(
+        dir.path(),
+        "rosbags-ros1",
+        "lap.bag",
+        &[os("--circle"), os("20"), os("--seconds"), os("30")],
+    );
+    let bytes = std::fs::read(&bag).unwrap();
+    let cut = dir.path().join("cut.bag");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    fails_naming(
+        &[cut.as_os_str(), os("--reference"), os(&reference)],
+        &["cut.bag", "truncated"],
+    );
+    // Behavior Metrics' topic names: /odom is not there.
+    fails_naming(
+        &[
+            bag.as_os_str(),
+            os("--reference"),
+            os(&reference),
+            os("--odom"),
+            os("/odom"),
+        ],
+        &[
+            "lap.bag",
+            "no topic /odom",
+            "/F1ROS/odom [nav_msgs/msg/Odometry]",
+        ],
+    );
+    // The circle is scored, its commands on /F1ROS/cmd_vel found by name.
+    let r = metrics(&[bag.as_os_str(), os("--reference"), os(&reference)]);
+    assert_eq!(r["command_topic"], "/F1ROS/cmd_vel");
+    assert_eq!(r["clock_topic"], "/clock");
 }

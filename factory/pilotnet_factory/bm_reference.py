@@ -15,8 +15,10 @@ The completion walks the reference both ways from the point nearest the start, c
 reference point while the current position is within 5 m of it.
 
 `--reverse` walks the reference file backwards (a lap driven against its direction).
+`--lap-ends I,J` scores each lap's positions as their own path, as the port does past one lap.
 `dual_annealing` is random; `--seed` fixes it. Prints one JSON object:
-`position_deviation_mae`, `position_deviation_total_err`, `percentage_completed`.
+`position_deviation_mae`, `position_deviation_total_err`, `percentage_completed` and
+`lap_index` (the position at which the reference had been walked whole, or null).
 """
 
 from __future__ import annotations
@@ -51,6 +53,14 @@ def nearest(points: np.ndarray, p: np.ndarray, within: float = 100.0) -> int | N
 
 
 def position_deviation(reference: np.ndarray, path: np.ndarray, seed: int) -> tuple[float, float]:
+    """Behavior Metrics' `position_deviation_mae` and `position_deviation_total_err`."""
+    terms = deviation_terms(reference, path, seed)
+    mae = sum(terms) / len(terms) if terms else 0.0
+    return mae, float(sum(terms))
+
+
+def deviation_terms(reference: np.ndarray, path: np.ndarray, seed: int) -> list[float]:
+    """The `1000 ** distance` of each reference point Behavior Metrics' walk visits."""
     t_knots = np.arange(len(path))
     sx = CubicSpline(t_knots, path[:, 0], bc_type="natural")
     sy = CubicSpline(t_knots, path[:, 1], bc_type="natural")
@@ -82,15 +92,36 @@ def position_deviation(reference: np.ndarray, path: np.ndarray, seed: int) -> tu
         prev_t = t
         terms.append(1000.0 ** d)
         k = (k + 1) % len(ref)
-    mae = sum(terms) / len(terms) if terms else 0.0
-    return mae, float(sum(terms))
+    return terms
+
+
+def position_deviation_by_lap(reference: np.ndarray, path: np.ndarray, lap_ends: list[int],
+                              seed: int) -> tuple[float, float]:
+    """The deviation of a path of several laps as the Rust port scores it past one lap: each
+    lap (the positions from one lap end to the next, sharing the boundary position, and what
+    follows the last) scored as its own path by Behavior Metrics' procedure, the terms of all
+    laps summed and averaged together. With no lap end inside the path it is the whole path."""
+    bounds = [0] + [i for i in lap_ends if 0 < i < len(path)] + [len(path) - 1]
+    bounds = [b for k, b in enumerate(bounds) if k == 0 or b != bounds[k - 1]]
+    terms: list[float] = []
+    for a, b in zip(bounds, bounds[1:]):
+        if b - a >= 1:
+            terms += deviation_terms(reference, path[a:b + 1], seed)
+    return (sum(terms) / len(terms) if terms else 0.0), float(sum(terms))
 
 
 def percentage_completed(reference: np.ndarray, path: np.ndarray) -> float:
+    return completion(reference, path)[0]
+
+
+def completion(reference: np.ndarray, path: np.ndarray) -> tuple[float, int | None]:
+    """Behavior Metrics' `percentage_completed` and its `lap_checkpoint`: the index of the
+    position at which a walk had reached every reference point (the last walk's, as its loop
+    overwrites it), or None."""
     n = len(reference)
     start = nearest(reference, path[0])
     start = 0 if start is None else start
-    best = 0.0
+    best, lap = 0.0, None
     for step in (1, -1):
         reached, i, j = 1, 1, start + step
         if j >= n:
@@ -99,6 +130,8 @@ def percentage_completed(reference: np.ndarray, path: np.ndarray) -> float:
             if np.hypot(*(reference[j] - path[i])) < 5:
                 reached += 1
                 j += step
+                if reached == n:
+                    lap = i
                 if step > 0 and j >= n:
                     j = 0
                 elif step < 0 and j <= 0:
@@ -106,7 +139,7 @@ def percentage_completed(reference: np.ndarray, path: np.ndarray) -> float:
             else:
                 i += 1
         best = max(best, 100.0 * reached / n)
-    return best
+    return best, lap
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reference", type=Path, required=True, help="reference lap CSV")
     ap.add_argument("--reverse", action="store_true", help="walk the reference backwards")
     ap.add_argument("--seed", type=int, default=0, help="dual_annealing's random seed")
+    ap.add_argument("--lap-ends", default="", help="indices of the positions at which laps end "
+                    "(comma-separated): each lap's deviation scored on its own, as the port does")
     args = ap.parse_args(argv)
     try:
         path = read_xy(args.trajectory)
@@ -124,11 +159,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.reverse:
         reference = reference[::-1].copy()
-    mae, total = position_deviation(reference, path, args.seed)
+    try:
+        lap_ends = [int(i) for i in args.lap_ends.split(",") if i.strip()]
+    except ValueError:
+        print(f"bm_reference: --lap-ends '{args.lap_ends}' is not a list of integers", file=sys.stderr)
+        return 2
+    mae, total = position_deviation_by_lap(reference, path, lap_ends, args.seed)
+    percentage, lap_index = completion(reference, path)
     print(json.dumps({
         "position_deviation_mae": mae,
         "position_deviation_total_err": total,
-        "percentage_completed": percentage_completed(reference, path),
+        "percentage_completed": percentage,
+        "lap_index": lap_index,
     }))
     return 0
 

@@ -9,7 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from pilotnet_factory.bm_reference import main, percentage_completed, position_deviation
+from pilotnet_factory.bm_reference import (completion, main, percentage_completed, position_deviation,
+                                           position_deviation_by_lap)
 
 
 @pytest.mark.parametrize("d", [0.0, 0.1, 0.25, 0.4])
@@ -40,3 +41,21 @@ def test_command_line_reads_csvs_and_refuses_a_bad_one(tmp_path, capsys):
     bad.write_text("a,b\n1,2\n")
     assert main(["--trajectory", str(traj), "--reference", str(bad)]) == 2
     assert "no x,y" in capsys.readouterr().err
+
+
+def test_laps_scored_one_by_one_average_their_terms_and_the_lap_is_found():
+    # A circle of 200 reference points; the path goes round twice, 0.25 m outside it.
+    a = np.linspace(0.0, 2 * np.pi, 200, endpoint=False)
+    reference = np.stack([30 * np.cos(a), 30 * np.sin(a)], axis=1)
+    b = np.linspace(0.0, 4 * np.pi, 801)
+    path = np.stack([30.25 * np.cos(b), 30.25 * np.sin(b)], axis=1)
+    mae, total = position_deviation_by_lap(reference, path, [400], seed=0)
+    assert mae == pytest.approx(1000.0 ** 0.25, rel=1e-3)
+    # Each lap (sharing the position at 400) is scored as its own path; the terms are summed.
+    first = position_deviation(reference, path[:401], seed=0)[1]
+    second = position_deviation(reference, path[400:], seed=0)[1]
+    assert total == pytest.approx(first + second, rel=1e-9)
+    percentage, lap = completion(reference, path)
+    assert percentage > 200.0 and lap is not None
+    # The walk has reached every point within 5 m of a position before the path closes a lap.
+    assert lap < 400

@@ -37,6 +37,9 @@ BINARY = ROOT / "target" / "release" / "pilotnet-brain"
 REFERENCE = ROOT.parent / "shared" / "circuits" / "simple_circuit.csv"
 # Behavior Metrics' SimpleCircuit as its Gazebo model: what the simulator node stands in for.
 WORLD = ROOT.parent / "shared" / "gazebo-f1" / "simple_circuit" / "model.sdf"
+# SimpleCircuit's Gazebo world: the car spawned at (53.462, -10.734), yaw -1.57, 124 m along
+# Behavior Metrics' perfect lap (REFERENCE), whose first point is elsewhere.
+SPAWN_WORLD = ROOT.parent / "shared" / "gazebo-f1" / "worlds" / "simple_circuit.world"
 BRAIN_PARAMS = ROOT / "config" / "brain.yaml"
 # The topic names are the brain's defaults, as its params file holds them.
 _TOPICS = yaml.safe_load(BRAIN_PARAMS.read_text())["brain"]["ros__parameters"]["topics"]
@@ -879,16 +882,19 @@ def test_a_parameter_set_while_running_is_reported(node: Peer) -> None:
 
 
 def test_behavior_metrics_launch_completes_a_lap_in_simulated_time_and_ends(node: Peer) -> None:
-    """The simulator node standing in for Behavior Metrics' Gazebo (its SimpleCircuit world),
-    the brain from `ros2 launch pilotnet_brain behavior_metrics.launch.py` on use_sim_time: its
-    lap statistics are in the simulator's /clock time, which the peer watches too, and with
-    exit_on_end:=true the launch ends by itself once they are written."""
+    """The simulator node standing in for Behavior Metrics' Gazebo (its SimpleCircuit world,
+    the car where the world spawns it), the brain from `ros2 launch pilotnet_brain
+    behavior_metrics.launch.py` on use_sim_time scoring against Behavior Metrics' perfect lap,
+    whose first point is 124 m from the spawn: the lap is counted from where the car started
+    (a whole lap, not the stretch to the reference's first point), its statistics are in the
+    simulator's /clock time, which the peer watches too, and with exit_on_end:=true the launch
+    ends by itself once they are written."""
     stats = Path(tempfile.mkdtemp()) / "stats"
     clock: list[tuple[float, float]] = []
     sub = node.create_subscription(
         Clock, "/clock", lambda m: clock.append((time.monotonic(), m.clock.sec + m.clock.nanosec * 1e-9)), 10)
-    sim = start("sim-node", "--ros-args", "-p", f"world:={WORLD}", "-p", "real_time_factor:=2.0")
-    brain = launch("behavior_metrics.launch.py", f"reference_lap:={WORLD}", f"stats_dir:={stats}",
+    sim = start("sim-node", "--ros-args", "-p", f"world:={SPAWN_WORLD}", "-p", "real_time_factor:=2.0")
+    brain = launch("behavior_metrics.launch.py", f"reference_lap:={REFERENCE}", f"stats_dir:={stats}",
                    "exit_on_end:=true")
     try:
         end = time.monotonic() + 90
@@ -906,9 +912,19 @@ def test_behavior_metrics_launch_completes_a_lap_in_simulated_time_and_ends(node
               f"lap {s['lap_seconds']:.1f} s simulated in {s['wall_seconds']:.1f} s wall, real-time factor "
               f"{s['real_time_factor']:.2f} (peer, from /clock: {peer_rtf:.2f}), MAE "
               f"{s['position_deviation_mae_m']:.4f} m, {s['frames_received']} frames received, "
-              f"{s['frames_dropped']} dropped, inference p50 {s['inference_ms_p50']:.3f} ms; the launch "
+              f"{s['frames_dropped']} dropped, inference p50 {s['inference_ms_p50']:.3f} ms; started "
+              f"{s['start_offset_m']:.1f} m along the reference (point {s['start_reference_index']}), "
+              f"{s['completed_distance_m']:.1f} m driven for {s['percentage_completed']:.1f} % of the "
+              f"{s['circuit_length_m']:.1f} m lap, BM {s['percentage_completed_bm']:.2f} %; the launch "
               f"ended by itself ({log.strip().splitlines()[-1]})")
-        assert s["lap_completed"], s
+        assert s["lap_completed"] and s["laps_completed"] == 1, s
+        # A whole lap from the spawn: its length driven, in a lap's time, Behavior Metrics'
+        # completion past 100 % as its own code counts it.
+        assert abs(s["start_reference_index"] - 933) <= 3 and abs(s["start_offset_m"] - 123.7) < 1.5, s
+        assert s["percentage_completed"] == 100.0 and not s["reverse"], s
+        assert 0.98 < s["completed_distance_m"] / s["circuit_length_m"] < 1.03, s
+        assert 38.0 < s["lap_seconds"] < 44.0, s
+        assert 100.0 < s["percentage_completed_bm"] < 102.0, s
         assert "process has finished cleanly" in log, log
         # What ran, as the node states it: it cannot know the camera's rate, and says so.
         assert (s["producer"], s["time_source"], s["latency"]) == ("ros_node", "ros_sim_time", "real_time"), s
@@ -1076,12 +1092,14 @@ def test_bad_parameters_are_startup_errors() -> None:
         ("node", ["-p", "stats_dir:=/proc/self/stats"], "stats_dir: cannot write to /proc/self/stats"),
         ("node", ["-p", "reference_lap:=/no/such/lap.csv"], "parameter 'reference_lap'"),
         ("node", ["-p", "exit_on_end:=true"], "parameter 'exit_on_end': needs reference_lap"),
+        ("node", ["-p", "direction:=sideways"], "parameter 'direction': 'sideways' is not a direction"),
         ("sim-node", ["-p", "circut:=lakeside"], "unknown parameter 'circut'"),
         ("sim-node", ["-p", "real_time_factor:=0.0"], "parameter 'real_time_factor': 0 is not in [0.001, 1000]"),
         ("sim-node", ["-p", "physics_dt:=0.5"], "parameter 'physics_dt': 0.5 is not in [0.0001, 0.02]"),
         ("sim-node", ["-p", "circuit:=no_such_circuit"], "no_such_circuit"),
         ("sim-node", ["-p", "world:=/no/such/world/model.sdf"], "/no/such/world/model.sdf"),
         ("sim-node", ["-p", "look:=gazeboo"], "parameter 'look'"),
+        ("sim-node", ["-p", "start_pose:=1,2"], "parameter 'start_pose': '1,2': 2 numbers"),
     ]
     for command, args, expected in cases:
         p = subprocess.run([str(BINARY), command, "--ros-args", *args], capture_output=True, text=True,
