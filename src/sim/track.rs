@@ -154,9 +154,10 @@ impl Spawn {
             if values.iter().all(|v| v.is_finite()) {
                 Ok(())
             } else {
+                let shown: Vec<String> = values.iter().map(|v| v.to_string()).collect();
                 Err(InvalidSetting::new(
                     name,
-                    format!("{values:?} is not finite"),
+                    format!("{} is not finite", shown.join(",")),
                 ))
             }
         };
