@@ -13,7 +13,7 @@ use std::time::Instant;
 use pilotnet_brain::base::geometry::{Pose2, Vec2};
 use pilotnet_brain::base::sensor::Odometry;
 use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
-use pilotnet_brain::evaluation::laps::{BmScores, EndReason, LapRecorder};
+use pilotnet_brain::evaluation::laps::{BmScores, Direction, EndReason, LapRecorder};
 
 const REFERENCE: &str = "../shared/circuits/simple_circuit.csv";
 
@@ -38,7 +38,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let mut rec = LapRecorder::for_circuit(&circuit, 1_000_000);
+    let mut rec = LapRecorder::for_circuit(&circuit, 1_000_000, Direction::Auto);
     let (centre, length) = (circuit.centre.clone(), circuit.length());
     println!(
         "{} ({length:.0} m), 30 Hz odometry at 5 m/s; per simulated minute, ms:",

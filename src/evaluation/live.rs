@@ -15,7 +15,7 @@ use crate::base::geometry::Vec2;
 use crate::base::sensor::Odometry;
 use crate::driving::brain::BrainStats;
 use crate::evaluation::circuit::Circuit;
-use crate::evaluation::laps::{Direction, EndReason, LapRecorder, LapRules};
+use crate::evaluation::laps::{Direction, EndReason, LapRecorder};
 use crate::evaluation::live_events::{ClockStep, ClockWatch, LapRestart, RestartCause, MOVED_M};
 use crate::evaluation::record::{RunInfo, RunRecord};
 use crate::evaluation::report::{self, ReportError};
@@ -77,7 +77,7 @@ impl LiveLap {
         info: RunInfo,
         dir: Option<PathBuf>,
     ) -> Self {
-        let recorder = Self::recorder(&circuit, direction, info.laps_requested);
+        let recorder = LapRecorder::for_circuit(&circuit, info.laps_requested, direction);
         LiveLap {
             circuit,
             direction,
@@ -90,15 +90,6 @@ impl LiveLap {
             pause: Pause::default(),
             watch: ClockWatch::default(),
         }
-    }
-
-    fn recorder(circuit: &Circuit, direction: Direction, laps: u32) -> LapRecorder {
-        let rules = LapRules {
-            laps,
-            half_road: circuit.road.road_width / 2.0,
-            ..LapRules::default()
-        };
-        LapRecorder::new(circuit, rules, direction)
     }
 
     /// Pauses the run (samples are ignored) or resumes it; the paused time is left out.
@@ -175,7 +166,8 @@ impl LiveLap {
                 odometry_samples: cut.odometry_samples,
             });
         }
-        self.recorder = Self::recorder(&self.circuit, self.direction, self.info.laps_requested);
+        self.recorder =
+            LapRecorder::for_circuit(&self.circuit, self.info.laps_requested, self.direction);
         self.wall = None;
         self.pause = Pause::default();
     }

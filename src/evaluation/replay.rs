@@ -3,7 +3,7 @@
 //! [`RunRecord`] — so a bag of a simulated lap reproduces that lap's record.
 
 use crate::evaluation::circuit::Circuit;
-use crate::evaluation::laps::{Direction, EndReason, LapRecorder, LapRules, Sample};
+use crate::evaluation::laps::{Direction, EndReason, LapRecorder, Sample};
 use crate::evaluation::record::{Producer, RecordingInfo, RunInfo, RunRecord, TimeSource};
 use crate::recording::{Recording, Stamps};
 
@@ -28,12 +28,7 @@ pub fn score(
     laps: Option<u32>,
     direction: Direction,
 ) -> Replay {
-    let rules = LapRules {
-        laps: laps.unwrap_or(u32::MAX),
-        half_road: circuit.road.road_width / 2.0,
-        ..LapRules::default()
-    };
-    let mut recorder = LapRecorder::new(circuit, rules, direction);
+    let mut recorder = LapRecorder::for_circuit(circuit, laps.unwrap_or(u32::MAX), direction);
     let mut end = EndReason::EndOfRecording;
     for odom in &recording.odometry {
         if let Some(reason) = recorder.record(odom) {

@@ -23,7 +23,7 @@ use crate::driving::brain::{Brain, BrainConfig, Reason};
 use crate::driving::mailbox::Mailbox;
 use crate::driving::pilot::Pilot;
 use crate::driving::pipeline::Pipeline;
-use crate::evaluation::laps::{EndReason, LapRecorder, Sample};
+use crate::evaluation::laps::{Direction, EndReason, LapRecorder, Sample};
 use crate::evaluation::record::{Producer, RunInfo, RunRecord, TimeSource};
 use crate::sim::track::Track;
 use crate::sim::world::{Capture, Driver, Sensors, SimCamera, World, WorldConfig};
@@ -217,7 +217,7 @@ pub fn run(track: &Track, pilot: Box<dyn Pilot>, config: &SimConfig) -> Result<S
         clock: SimClock::new(),
         brain: Brain::new(Pipeline::new(pilot, config.limits), config.brain, 0.0),
         mailbox: Mailbox::new(),
-        recorder: LapRecorder::for_circuit(circuit, config.laps),
+        recorder: LapRecorder::for_circuit(circuit, config.laps, Direction::Auto),
         frame: world.camera().new_frame(),
         taken: 0,
         compute_ms: Vec::new(),

@@ -51,8 +51,8 @@ impl LapRecorder {
         }
     }
 
-    /// A recorder for `laps` laps of `circuit` with its road, in the direction the car drives.
-    pub fn for_circuit(circuit: &Circuit, laps: u32) -> Self {
+    /// A recorder for `laps` laps of `circuit` with its road, driven in `direction`.
+    pub fn for_circuit(circuit: &Circuit, laps: u32, direction: Direction) -> Self {
         Self::new(
             circuit,
             LapRules {
@@ -60,7 +60,7 @@ impl LapRecorder {
                 half_road: circuit.road.road_width / 2.0,
                 ..LapRules::default()
             },
-            Direction::Auto,
+            direction,
         )
     }
 

@@ -25,7 +25,7 @@ use crate::base::sensor::{Frame, Odometry};
 use crate::base::settings::{within, InvalidSetting};
 use crate::driving::pilot::{ExpertConfig, ExpertPilot, Pilot, PilotError};
 use crate::evaluation::circuit::RoadGeometry;
-use crate::evaluation::laps::{EndReason, LapRecorder};
+use crate::evaluation::laps::{Direction, EndReason, LapRecorder};
 use crate::inference::model::InputSpec;
 use crate::inference::preprocess::Preprocessor;
 use crate::sim::render::Appearance;
@@ -515,7 +515,7 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
             let mut recorder = Recorder {
                 expert: ExpertPilot::new(world_config.camera, ExpertConfig::default()),
                 limiter: Limiter::new(CommandLimits::default()),
-                laps: LapRecorder::for_circuit(circuit, u32::MAX),
+                laps: LapRecorder::for_circuit(circuit, u32::MAX, Direction::Auto),
                 sink: &mut sink,
                 info: RunLabels {
                     circuit: &circuit.name,
