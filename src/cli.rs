@@ -57,6 +57,9 @@ pub enum Command {
     /// Score a recorded run (a rosbag2 bag, MCAP or SQLite3, or a ROS 1 bag) against a
     /// reference lap, as a simulated run is scored.
     Metrics(MetricsArgs),
+    /// Answer camera pictures (PNG or JPEG files, or folders of them) with a network's and
+    /// the expert's (v, w).
+    Predict(PredictArgs),
     /// Run the brain as a ROS 2 node: `node --ros-args --params-file config/brain.yaml`.
     #[cfg(feature = "ros2")]
     Node(RosArgs),
@@ -127,6 +130,26 @@ pub struct MetricsArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Pictures: PNG or JPEG files, or folders (their pictures in name order).
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Network to answer with: model file, description, or a shipped variant's name.
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    pub model: PathBuf,
+    /// The expert alone, no network.
+    #[arg(long, conflicts_with = "model")]
+    pub expert_only: bool,
+    /// Inference settings.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Print one JSON object per picture instead of the table.
     #[arg(long)]
     pub json: bool,
 }

@@ -10,7 +10,7 @@ use clap::Parser;
 
 use cli::{
     flag_error, BenchArgs, Cli, Command, DatasetArgs, ExperimentArgs, MetricsArgs, ModelsArgs,
-    PilotChoice, SimArgs,
+    PilotChoice, PredictArgs, SimArgs,
 };
 use pilotnet_brain::base::out_dir::ensure_writable;
 use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Dataset(args) => run_dataset(&args),
         Command::Models(args) => list_models(&args),
         Command::Metrics(args) => run_metrics(&args),
+        Command::Predict(args) => run_predict(&args),
         Command::Experiment(args) => run_experiment(&args),
         #[cfg(feature = "ros2")]
         Command::Node(_) => pilotnet_brain::ros::brain_node::run().map_err(anyhow::Error::from),
@@ -160,6 +161,67 @@ fn run_metrics(args: &MetricsArgs) -> anyhow::Result<()> {
         args.out.as_deref(),
         args.json,
     )
+}
+
+fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
+    use pilotnet_brain::base::camera::CameraConfig;
+    use pilotnet_brain::tools::predict;
+    let images = predict::pictures(&args.images)?;
+    let mut network = if args.expert_only {
+        None
+    } else {
+        let backend = args.backend.to_config()?;
+        Some(NetworkPilot::open(&resolve_model(&args.model)?, &backend)?)
+    };
+    let name = network.as_ref().map(|n| n.name().to_string());
+    let answers = predict::predict(
+        &images,
+        network.as_mut(),
+        CameraConfig::behavior_metrics_f1(),
+    )?;
+    let show = |a: Option<predict::Answer>| {
+        a.map_or("-".to_string(), |a| format!("{:>7.3} {:>7.3}", a.v, a.w))
+    };
+    let width = answers
+        .iter()
+        .map(|p| p.image.display().to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    if !args.json {
+        println!(
+            "{:<width$} {:>15} {:>15}  {}",
+            "image",
+            "network v    w",
+            "expert v    w",
+            name.as_deref().unwrap_or("(expert only)")
+        );
+    }
+    for p in &answers {
+        if args.json {
+            println!("{}", serde_json::to_string(p)?);
+        } else {
+            let notes: Vec<String> = [("network", &p.network_note), ("expert", &p.expert_note)]
+                .iter()
+                .filter_map(|(who, note)| note.as_ref().map(|n| format!("{who}: {n}")))
+                .collect();
+            println!(
+                "{:<width$} {:>15} {:>15}  {}",
+                p.image.display(),
+                show(p.network),
+                show(p.expert),
+                notes.join("; ")
+            );
+        }
+    }
+    let refused = answers.iter().filter(|p| p.network_note.is_some()).count();
+    if refused > 0 {
+        anyhow::bail!(
+            "the network refused {refused} of {} pictures (reasons above)",
+            answers.len()
+        );
+    }
+    Ok(())
 }
 
 fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {

@@ -41,6 +41,11 @@ const REQUIRED_KEYS: &[&str] = &[
     "sim_seconds",
     "wall_seconds",
     "end_reason",
+    "start_offset_m",
+    "start_reference_index",
+    "start_time_s",
+    "reverse",
+    "direction_from",
 ];
 
 /// Runs the binary with `args`, asserts it succeeded, returns its stdout.
@@ -398,5 +403,37 @@ fn circuits_lists_builtins() {
     let text = run_ok(&["circuits".as_ref()]);
     for name in ["lakeside", "switchback", "highland"] {
         assert!(text.contains(name), "{text}");
+    }
+}
+
+#[test]
+fn predict_answers_gazebos_own_frames_and_names_the_one_it_cannot_read() {
+    // Real frames of Behavior Metrics' F1 camera in Gazebo; the folder also holds a GUI
+    // capture of another size, which the network refuses by name (exit status 2).
+    let frames = util::reference_circuits().join("../gazebo-frames");
+    let out = util::binary()
+        .args(["predict", "--json"])
+        .arg(&frames)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused 1 of 12"), "{err}");
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 12);
+    for r in &rows {
+        let name = r["image"].as_str().unwrap();
+        if name.contains("gui_frame") {
+            assert!(r["network_note"].as_str().unwrap().contains("693x604"), "{r}");
+            continue;
+        }
+        // Every raw 640x480 frame shows the red line: both pilots answer it.
+        let v = r["network"]["v"].as_f64().unwrap();
+        assert!((3.0..25.0).contains(&v), "{r}");
+        assert!(r["expert"]["v"].as_f64().unwrap() > 3.0, "{r}");
     }
 }

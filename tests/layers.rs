@@ -47,7 +47,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "runner",
         ],
     ),
-    ("tools", &["dataset", "bench", "experiment"]),
+    ("tools", &["dataset", "predict", "bench", "experiment"]),
     (
         "ros",
         &["topics", "convert", "params", "", "brain_node", "sim_node"],

@@ -1,7 +1,9 @@
 //! Tools built on the layers below: the offline model benchmark (size, timing, dataset MSE),
-//! labelled datasets (reading them, and recording them in the simulator with the expert) and
-//! experiments (sweeps of models × circuits × conditions, with tables and figures).
+//! labelled datasets (reading them, and recording them in the simulator with the expert),
+//! pilots' answers to pictures, and experiments (sweeps of models × circuits × conditions,
+//! with tables and figures).
 
 pub mod bench;
 pub mod dataset;
 pub mod experiment;
+pub mod predict;

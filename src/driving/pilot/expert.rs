@@ -85,6 +85,16 @@ pub struct Sighting {
     pub kappa: f64,
 }
 
+impl Sighting {
+    /// What the picture asks for, when the line was found: the expert's target speed (not
+    /// its acceleration-limited ramp, which depends on the car's state, not on the image) and
+    /// the yaw rate that follows its chosen curvature at that speed. A dataset's label.
+    pub fn label(&self) -> Option<Command> {
+        self.line_found
+            .then(|| Command::new(self.v_target, self.v_target.max(1.0) * self.kappa))
+    }
+}
+
 /// The expert pilot.
 #[derive(Debug, Clone)]
 pub struct ExpertPilot {

@@ -341,15 +341,8 @@ impl Recorder<'_> {
                 seq: frame.seq,
                 source,
             })?;
-        // The label is what the picture asks for: the expert's target speed (not its
-        // acceleration-limited ramp, which depends on the car's state, not on the image) and
-        // the yaw rate that follows its chosen curvature at that speed.
-        let sight = self.expert.sighting();
-        let label = if sight.line_found {
-            Command::new(sight.v_target, sight.v_target.max(1.0) * sight.kappa)
-        } else {
-            command
-        };
+        // The label is what the picture asks for (the expert's command where it lost the line).
+        let label = self.expert.sighting().label().unwrap_or(command);
         let now = frame.stamp;
         if let Some((until, _)) = self.disturbance {
             if now >= until {
