@@ -60,6 +60,9 @@ pub enum Command {
     /// Answer camera pictures (PNG or JPEG files, or folders of them) with a network's and
     /// the expert's (v, w).
     Predict(PredictArgs),
+    /// Compare a real camera image with the simulator's picture of the same place: region
+    /// colours, the red line's geometry, the two side by side.
+    Compare(CompareArgs),
     /// Run the brain as a ROS 2 node: `node --ros-args --params-file config/brain.yaml`.
     #[cfg(feature = "ros2")]
     Node(RosArgs),
@@ -150,6 +153,27 @@ pub struct PredictArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
     /// Print one JSON object per picture instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The camera image (640x480 PNG or JPEG).
+    pub image: PathBuf,
+    /// The world the image was taken in: a Gazebo world (`.world`, `model.sdf`), or a
+    /// circuit (built-in, CSV) in Behavior Metrics' look.
+    #[arg(long)]
+    pub world: String,
+    /// Where the camera's car stood, `X,Y,YAW` [default: searched along the circuit for the
+    /// pose whose picture puts the red line where the image has it].
+    #[arg(long, value_name = "X,Y,YAW", value_parser = Spawn::parse_pose, allow_hyphen_values = true)]
+    pub pose: Option<Pose2>,
+    /// Write the image and the rendered picture side by side to this PNG.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
 }

@@ -9,8 +9,8 @@ use anyhow::Context;
 use clap::Parser;
 
 use cli::{
-    flag_error, BenchArgs, Cli, Command, DatasetArgs, ExperimentArgs, MetricsArgs, ModelsArgs,
-    PilotChoice, PredictArgs, SimArgs,
+    flag_error, BenchArgs, Cli, Command, CompareArgs, DatasetArgs, ExperimentArgs, MetricsArgs,
+    ModelsArgs, PilotChoice, PredictArgs, SimArgs,
 };
 use pilotnet_brain::base::out_dir::ensure_writable;
 use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Models(args) => list_models(&args),
         Command::Metrics(args) => run_metrics(&args),
         Command::Predict(args) => run_predict(&args),
+        Command::Compare(args) => run_compare(&args),
         Command::Experiment(args) => run_experiment(&args),
         #[cfg(feature = "ros2")]
         Command::Node(_) => pilotnet_brain::ros::brain_node::run().map_err(anyhow::Error::from),
@@ -220,6 +221,36 @@ fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
             "the network refused {refused} of {} pictures (reasons above)",
             answers.len()
         );
+    }
+    Ok(())
+}
+
+fn run_compare(args: &CompareArgs) -> anyhow::Result<()> {
+    use pilotnet_brain::sim::{Look, Track};
+    use pilotnet_brain::tools::compare;
+    let track = Track::open(&args.world, None, false, Look::BehaviorMetrics)?;
+    if let Some(out) = &args.out {
+        if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+            ensure_writable("--out", dir)?;
+        }
+    }
+    let c = compare::compare(
+        &track,
+        Look::BehaviorMetrics.camera(),
+        &args.image,
+        args.pose,
+    )?;
+    if let Some(out) = &args.out {
+        c.save_side_by_side(out)
+            .map_err(|e| anyhow::anyhow!("--out {}: {e}", out.display()))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&c)?);
+    } else {
+        print!("{}", c.table());
+        if let Some(out) = &args.out {
+            println!("\nside by side: {}", out.display());
+        }
     }
     Ok(())
 }

@@ -428,7 +428,10 @@ fn predict_answers_gazebos_own_frames_and_names_the_one_it_cannot_read() {
     for r in &rows {
         let name = r["image"].as_str().unwrap();
         if name.contains("gui_frame") {
-            assert!(r["network_note"].as_str().unwrap().contains("693x604"), "{r}");
+            assert!(
+                r["network_note"].as_str().unwrap().contains("693x604"),
+                "{r}"
+            );
             continue;
         }
         // Every raw 640x480 frame shows the red line: both pilots answer it.

@@ -47,7 +47,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "runner",
         ],
     ),
-    ("tools", &["dataset", "predict", "bench", "experiment"]),
+    (
+        "tools",
+        &["dataset", "predict", "compare", "bench", "experiment"],
+    ),
     (
         "ros",
         &["topics", "convert", "params", "", "brain_node", "sim_node"],

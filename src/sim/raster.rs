@@ -17,7 +17,7 @@ use crate::base::camera::{CameraConfig, CameraModel};
 use crate::base::geometry::Pose2;
 use crate::base::sensor::{Encoding, Frame};
 use crate::sim::render::{hash32, Appearance};
-use crate::sim::scene::{Scene, Triangle, Vec3};
+use crate::sim::scene::{Scene, Vec3};
 
 /// A fragment at least this fraction of the nearest depth so far wins: coplanar surfaces
 /// resolve to the one drawn later instead of flickering with rounding.
@@ -113,6 +113,8 @@ struct Draw {
     shade: [f32; 3],
     flat: [u8; 3],
     texture: Option<u32>,
+    /// The scene's triangle, by index.
+    triangle: u32,
 }
 
 /// Renders a scene as the camera sees it.
@@ -234,6 +236,18 @@ impl Raster {
     /// The scene.
     pub fn scene(&self) -> &Scene {
         &self.scene
+    }
+
+    /// The scene's triangle seen at each pixel of the last frame rendered (row-major; `None`
+    /// where the sky or the background shows): what a comparison with a real camera image
+    /// measures regions by.
+    pub fn surfaces(&self) -> Vec<Option<u32>> {
+        let scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        scratch
+            .ids
+            .iter()
+            .map(|&id| (id != EMPTY).then(|| scratch.draws[id as usize].triangle))
+            .collect()
     }
 
     /// A frame of the camera's size and encoding.
@@ -373,7 +387,7 @@ impl Raster {
             {
                 continue;
             }
-            self.visibility(tri, &v, near, scratch);
+            self.visibility(t, &v, near, scratch);
         }
         scratch.near = near_list;
 
@@ -438,7 +452,8 @@ impl Raster {
     }
 
     /// Clips the triangle at the near plane and marks the pixels where it is the nearest.
-    fn visibility(&self, tri: &Triangle, v: &[CamVertex; 3], near: f32, scratch: &mut Scratch) {
+    fn visibility(&self, t: u32, v: &[CamVertex; 3], near: f32, scratch: &mut Scratch) {
+        let tri = &self.scene.triangles[t as usize];
         // Sutherland–Hodgman against z ≥ near: at most four corners.
         let mut poly = [v[0]; 4];
         let mut n = 0;
@@ -503,6 +518,7 @@ impl Raster {
             shade: tri.shade,
             flat: tri.shade.map(|c| (c * 255.0).clamp(0.0, 255.0) as u8),
             texture: material.texture.map(|t| t as u32),
+            triangle: t,
         });
         let (w, h) = (cam.config.width as usize, cam.config.height as usize);
         for k in 1..n - 1 {
