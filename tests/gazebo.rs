@@ -1,7 +1,8 @@
 //! Behavior Metrics' Gazebo worlds (`../shared/gazebo-f1/`): every circuit loads, its traced
 //! red line lies where Behavior Metrics' perfect lap drove, the expert completes SimpleCircuit
-//! through the F1 camera, and malformed, incomplete or missing SDF, COLLADA and texture files
-//! are errors naming the file and what is wrong.
+//! through the F1 camera, a line painted with a texture is found and a missing texture is
+//! drawn without (as Gazebo does), and malformed, incomplete or missing SDF, COLLADA and
+//! unreadable texture files are errors naming the file and what is wrong.
 
 mod util;
 
@@ -277,17 +278,6 @@ fn bad_worlds_are_errors_naming_the_file_and_the_fault() {
                     "meshes/ground.dae",
                     dae("", Some("asphalt.png"), "0 1 2 0 2 3").into_bytes(),
                 ),
-            ],
-            "asphalt.png",
-            "No such file",
-        ),
-        (
-            vec![
-                ("model.sdf", SDF.as_bytes().to_vec()),
-                (
-                    "meshes/ground.dae",
-                    dae("", Some("asphalt.png"), "0 1 2 0 2 3").into_bytes(),
-                ),
                 ("meshes/asphalt.png", b"not a picture".to_vec()),
             ],
             "asphalt.png",
@@ -390,4 +380,77 @@ fn behavior_metrics_network_drives_farther_on_its_own_world() {
     );
     assert!(before.completed_distance_m < 20.0, "{before:?}");
     assert!(after.completed_distance_m > 80.0, "{after:?}");
+}
+
+/// Copies the folder `from` into `to`, files and sub-folders.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_line_painted_with_a_texture_and_a_missing_texture_load_as_gazebo_loads_them() {
+    // SimpleCircuit's model copied, its line's red paint turned into a red image (found by
+    // what it looks like, not by its material) and its asphalt's image removed (a warning,
+    // the material drawn without it).
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("simple_circuit");
+    copy_dir(&worlds().join("simple_circuit"), &model);
+    let meshes = model.join("meshes");
+    image::RgbImage::from_pixel(8, 8, image::Rgb([230, 20, 20]))
+        .save(meshes.join("paint.png"))
+        .unwrap();
+    let dae = std::fs::read_to_string(meshes.join("simple_line.dae")).unwrap();
+    // The line's effect (ID6: diffuse 1 0 0) replaced by one sampling the red image.
+    let from = dae.find("<effect id=\"ID6\">").expect("the line's effect");
+    let to = from + dae[from..].find("</effect>").unwrap() + "</effect>".len();
+    assert!(dae[from..to].contains("<color>1 0 0 1</color>"));
+    let effect = r#"<effect id="ID6"><profile_COMMON>
+        <newparam sid="PAINT_SURFACE"><surface type="2D"><init_from>PAINT</init_from></surface></newparam>
+        <newparam sid="PAINT_SAMPLER"><sampler2D><source>PAINT_SURFACE</source></sampler2D></newparam>
+        <technique sid="COMMON"><lambert><diffuse><texture texture="PAINT_SAMPLER" texcoord="UVSET0" /></diffuse></lambert></technique>
+        </profile_COMMON></effect>"#;
+    let textured = format!("{}{effect}{}", &dae[..from], &dae[to..]).replacen(
+        "<library_images>",
+        "<library_images><image id=\"PAINT\"><init_from>paint.png</init_from></image>",
+        1,
+    );
+    std::fs::write(meshes.join("simple_line.dae"), textured).unwrap();
+    std::fs::remove_file(meshes.join("Asphalt_New.jpg")).unwrap();
+
+    let copy = Track::world(&model.join("model.sdf"), false).unwrap();
+    let original = Track::world(&worlds().join("simple_circuit/model.sdf"), false).unwrap();
+    let (a, b) = (copy.circuit.length(), original.circuit.length());
+    assert!(
+        (a / b - 1.0).abs() < 0.005,
+        "traced {a} m, the original {b} m"
+    );
+    assert!((copy.circuit.road.line_width - original.circuit.road.line_width).abs() < 0.01);
+    let sim::Scenery::Scene(scene) = &copy.scenery else {
+        unreachable!()
+    };
+    assert!(
+        scene
+            .textures
+            .iter()
+            .all(|t| !t.name.contains("Asphalt_New")),
+        "the missing image is not drawn"
+    );
+    assert!(scene.textures.iter().any(|t| t.name.contains("paint.png")));
+    // And the expert drives it.
+    let config = SimConfig {
+        timeout_s: 120.0,
+        ..SimConfig::default()
+    };
+    let pilot = ExpertPilot::new(config.world.camera, ExpertConfig::default());
+    let r = sim::run(&copy, Box::new(pilot), &config).unwrap().record;
+    assert_eq!(r.laps.end_reason, EndReason::LapCompleted, "{:?}", r.laps);
 }

@@ -1,6 +1,7 @@
 //! The scene renderer: what the simulated camera sees of a [`Scene`] — perspective-correct,
 //! mipmapped, textured triangles with a depth buffer, clipped to the camera's near and far
-//! distances, over a sky with clouds.
+//! distances, over Gazebo's sky (as its camera draws it: a gradient, no clouds) or a world's
+//! background.
 //!
 //! Per frame it looks up the triangles near the camera in a ground-plane grid, drops those
 //! whose back faces the camera (as Gazebo does), transforms the rest into the camera frame,
@@ -17,7 +18,7 @@ use crate::base::camera::{CameraConfig, CameraModel};
 use crate::base::geometry::Pose2;
 use crate::base::sensor::{Encoding, Frame};
 use crate::sim::render::{hash32, Appearance};
-use crate::sim::scene::{Scene, Vec3};
+use crate::sim::scene::{Scene, Sky, Vec3};
 
 /// A fragment at least this fraction of the nearest depth so far wins: coplanar surfaces
 /// resolve to the one drawn later instead of flickering with rounding.
@@ -193,7 +194,7 @@ impl Raster {
             .unwrap_or(0)
             .min(SKY_WIDTH);
         let stride = SKY_WIDTH + 2 * sky_pad;
-        let panorama = sky_panorama(sky_rows);
+        let panorama = sky_panorama(sky_rows, scene.sky);
         let sky: Vec<[u8; 3]> = (0..sky_rows)
             .flat_map(|r| {
                 let row = &panorama[r * SKY_WIDTH..(r + 1) * SKY_WIDTH];
@@ -745,66 +746,58 @@ mod corners {
     }
 }
 
-/// The sky as a panorama: `rows` rows of elevation from the horizon up, [`SKY_WIDTH`]
-/// columns of azimuth. A pale blue that darkens upwards, as Gazebo's sky over Behavior
-/// Metrics' circuits, with soft white clouds from a seeded noise.
-fn sky_panorama(rows: usize) -> Vec<[u8; 3]> {
-    let horizon = [186.0f32, 198.0, 221.0];
-    let zenith = [150.0f32, 175.0, 215.0];
-    let cloud = [240.0f32, 242.0, 248.0];
-    let mut sky = vec![[0u8; 3]; rows * SKY_WIDTH];
-    for r in 0..rows {
-        let elevation = r as f32 / SKY_ROWS_PER_RAD;
-        let up = (elevation / 0.6).min(1.0);
-        for c in 0..SKY_WIDTH {
-            let azimuth = c as f32 / SKY_WIDTH as f32;
-            // Clouds thin out towards the horizon (seen edge-on, they crowd there).
-            let n = fbm(azimuth * 24.0, elevation * 14.0);
-            let cover = ((n - 0.55) * 3.0).clamp(0.0, 1.0) * (elevation * 8.0).min(1.0);
-            let mut px = [0u8; 3];
-            for k in 0..3 {
-                let base = horizon[k] + (zenith[k] - horizon[k]) * up;
-                px[k] = (base + (cloud[k] - base) * cover).round() as u8;
-            }
-            sky[r * SKY_WIDTH + c] = px;
-        }
-    }
-    sky
-}
+/// Gazebo's sky over Behavior Metrics' worlds as its F1 camera draws it: RGB against
+/// elevation above the horizon (radians), the median over the ten raw frames of
+/// `../shared/gazebo-frames` of each row's sky pixels (their blue exceeding their red by 15
+/// and 140), rows 0-237 of a level camera. Between entries the colour is interpolated;
+/// beyond them it is held.
+const SKY_GRADIENT: [(f32, [f32; 3]); 12] = [
+    (0.008, [194.0, 204.0, 221.0]),
+    (0.023, [192.0, 203.0, 223.0]),
+    (0.045, [189.0, 201.0, 223.0]),
+    (0.076, [184.0, 196.0, 224.0]),
+    (0.123, [177.0, 191.0, 224.0]),
+    (0.184, [166.0, 181.0, 221.0]),
+    (0.273, [151.0, 167.0, 215.0]),
+    (0.357, [138.0, 154.0, 207.0]),
+    (0.437, [127.0, 144.0, 200.0]),
+    (0.511, [119.0, 135.0, 193.0]),
+    (0.579, [111.0, 127.0, 186.0]),
+    (0.642, [105.0, 121.0, 181.0]),
+];
 
-/// Fractal value noise in [0, 1], periodic in `x` over 24 units (the panorama wraps).
-fn fbm(x: f32, y: f32) -> f32 {
-    let mut sum = 0.0;
-    let mut amp = 0.5;
-    let mut freq = 1.0;
-    let mut norm = 0.0;
-    for octave in 0..4 {
-        sum += amp * value_noise(x * freq, y * freq, (24.0 * freq) as i32, octave);
-        norm += amp;
-        amp *= 0.5;
-        freq *= 2.0;
-    }
-    sum / norm
-}
-
-fn value_noise(x: f32, y: f32, period: i32, seed: u32) -> f32 {
-    let (xi, yi) = (x.floor() as i32, y.floor() as i32);
-    let (fx, fy) = (x - xi as f32, y - yi as f32);
-    let smooth = |t: f32| t * t * (3.0 - 2.0 * t);
-    let hash = |x: i32, y: i32| {
-        let x = x.rem_euclid(period) as u32;
-        let mut h = x.wrapping_mul(0x9e37_79b1)
-            ^ (y as u32).wrapping_mul(0x85eb_ca77)
-            ^ seed.wrapping_mul(0xc2b2_ae3d);
-        h ^= h >> 15;
-        h = h.wrapping_mul(0x2c1b_3c6d);
-        h ^= h >> 12;
-        (h & 0xffff) as f32 / 65535.0
+/// The sky's colour at `elevation` radians above the horizon.
+fn gradient(elevation: f32) -> [u8; 3] {
+    let first = SKY_GRADIENT[0];
+    let last = SKY_GRADIENT[SKY_GRADIENT.len() - 1];
+    let rgb = if elevation <= first.0 {
+        first.1
+    } else if elevation >= last.0 {
+        last.1
+    } else {
+        let k = SKY_GRADIENT
+            .windows(2)
+            .position(|w| elevation < w[1].0)
+            .unwrap_or(0);
+        let ((e0, c0), (e1, c1)) = (SKY_GRADIENT[k], SKY_GRADIENT[k + 1]);
+        let t = (elevation - e0) / (e1 - e0);
+        [0, 1, 2].map(|i| c0[i] + (c1[i] - c0[i]) * t)
     };
-    let (sx, sy) = (smooth(fx), smooth(fy));
-    let top = hash(xi, yi) + (hash(xi + 1, yi) - hash(xi, yi)) * sx;
-    let bottom = hash(xi, yi + 1) + (hash(xi + 1, yi + 1) - hash(xi, yi + 1)) * sx;
-    top + (bottom - top) * sy
+    rgb.map(|c| c.round() as u8)
+}
+
+/// The sky as a panorama: `rows` rows of elevation from the horizon up, [`SKY_WIDTH`]
+/// columns of azimuth — `sky`'s gradient, the same all round, or its flat background.
+fn sky_panorama(rows: usize, sky: Sky) -> Vec<[u8; 3]> {
+    (0..rows)
+        .flat_map(|r| {
+            let colour = match sky {
+                Sky::Gradient => gradient(r as f32 / SKY_ROWS_PER_RAD),
+                Sky::Background(c) => c,
+            };
+            std::iter::repeat_n(colour, SKY_WIDTH)
+        })
+        .collect()
 }
 
 #[cfg(test)]

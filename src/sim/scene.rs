@@ -148,7 +148,22 @@ pub struct Triangle {
     pub shade: [f32; 3],
 }
 
-/// Triangles, materials and textures.
+/// What the camera sees where no surface is.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Sky {
+    /// Gazebo's sky as its camera sensor draws it over Behavior Metrics' worlds (a world with
+    /// `<sky>`): a smooth gradient from a pale horizon to a deeper blue, the same all round,
+    /// no clouds — the worlds ask for clouds, the camera does not draw them.
+    #[default]
+    Gradient,
+    /// A flat colour: a world without `<sky>` shows Gazebo's background (default grey 0.7).
+    Background([u8; 3]),
+}
+
+/// Gazebo's background where a world has no sky and sets none: grey 0.7.
+pub const DEFAULT_BACKGROUND: [u8; 3] = [178, 178, 178];
+
+/// Triangles, materials and textures, and the sky behind them.
 #[derive(Debug, Clone, Default)]
 pub struct Scene {
     /// The triangles.
@@ -157,6 +172,8 @@ pub struct Scene {
     pub materials: Vec<Material>,
     /// The textures the materials use.
     pub textures: Vec<Arc<Texture>>,
+    /// What shows where nothing is drawn.
+    pub sky: Sky,
 }
 
 fn sub(a: Vec3, b: Vec3) -> Vec3 {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::base::camera::CameraConfig;
-use crate::base::geometry::{wrap_angle, Pose2, Vec2};
+use crate::base::geometry::{wrap_angle, ClosedPolyline, Pose2, Vec2};
 use crate::base::settings::{within, InvalidSetting};
 use crate::evaluation::circuit::{Circuit, CircuitError, RoadGeometry};
 use crate::sim::gazebo::{self, WorldError};
@@ -104,6 +104,10 @@ pub struct Track {
     /// Where a Gazebo world puts the car (its `f1` include's pose), facing the world's own
     /// direction; `None` for a circuit without a world, or a world without a car.
     pub spawn: Option<Pose2>,
+    /// The red band's centre as the camera sees it: a world's line as traced from its meshes
+    /// (the circuit's line is that, smoothed, which pulls it inwards in tight bends); `None`
+    /// where the band is drawn along the circuit's own line.
+    pub painted: Option<ClosedPolyline>,
 }
 
 /// Where the car is put when a run starts.
@@ -183,6 +187,7 @@ impl Track {
             circuit,
             scenery,
             spawn: None,
+            painted: None,
         }
     }
 
@@ -220,7 +225,13 @@ impl Track {
             circuit,
             scenery: Scenery::Scene(Arc::new(world.scene)),
             spawn: world.spawn,
+            painted: Some(ClosedPolyline::new(world.line.points.clone())),
         })
+    }
+
+    /// The red band's centre as the camera sees it (see [`Track::painted`]).
+    pub fn painted_line(&self) -> &ClosedPolyline {
+        self.painted.as_ref().unwrap_or(&self.circuit.centre)
     }
 
     /// The car's pose at the start of a run: `spawn` on this track.

@@ -448,7 +448,7 @@ pub fn compare(
         return Err(CompareError::NoScene(track.circuit.name.clone()));
     };
     let model = CameraModel::new(camera);
-    let line = &track.circuit.centre;
+    let line = track.painted_line();
     let real_line = line_cuts(&real);
     let (pose, fit) = match pose {
         Some(p) => {

@@ -1,7 +1,9 @@
 //! COLLADA meshes (`.dae`) into the scene, as Gazebo loads them: parsed by the `dae-parser`
 //! crate, then walked from the visual scene down — node transforms composed in order, the
 //! document's unit (SketchUp's inches) and up axis honoured, each primitive's material bound
-//! through the instance's `bind_material`, effects read as a diffuse colour or texture.
+//! through the instance's `bind_material`, effects read as a diffuse colour or texture. A
+//! texture whose file is missing is a warning and the material is drawn without it, as
+//! Gazebo draws it; one that is there but cannot be read is an error naming it.
 //!
 //! Triangles, polygon lists and polygons are drawn; lines (SketchUp's edges) are not, as in
 //! Gazebo. A primitive with no bound material is white Lambert, Gazebo's default.
@@ -17,7 +19,7 @@ use dae_parser::{
 };
 
 use super::{Mat4, WorldError};
-use crate::sim::scene::{Material, Scene, Shading, Texture};
+use crate::sim::scene::{Material, Scene, Shading, Texture, TEXTURE_DIFFUSE};
 
 /// Textures and materials already loaded, shared by every mesh of a world.
 #[derive(Default)]
@@ -468,7 +470,20 @@ impl Walker<'_, '_> {
             }
             Some(ColorParam::Texture(t)) => {
                 let file = self.texture_file(effect, common, &t.texture, &name)?;
-                ([1.0; 3], Some(self.texture(&file, &name)?))
+                if file.exists() {
+                    ([1.0; 3], Some(self.texture(&file, &name)?))
+                } else {
+                    // Gazebo warns and draws the material without its image: a white
+                    // texture under its default diffuse.
+                    tracing::warn!(
+                        texture = %file.display(),
+                        material = %name,
+                        mesh = %self.path.display(),
+                        "a texture the mesh names is missing; drawing the material without it, \
+                         as Gazebo does"
+                    );
+                    ([TEXTURE_DIFFUSE; 3], None)
+                }
             }
         };
         Ok(Material {

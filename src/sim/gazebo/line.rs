@@ -1,9 +1,9 @@
 //! The red line of a loaded world traced into an ordered centre line, and the road's width
 //! measured around it.
 //!
-//! The red line is every horizontal, untextured, pure red (1, 0, 0) Lambert triangle on the
-//! ground (Behavior Metrics' `Color_A01`/`Color_A05`; the darker red kerbs of Montreal are
-//! not). From a start point the tracer steps 0.2 m along the line's direction, looks across the
+//! The red line is every horizontal Lambert triangle on the ground that looks red — pure red
+//! (1, 0, 0) paint (Behavior Metrics' `Color_A01`/`Color_A05`) or a red texture; the darker
+//! red kerbs of Montreal are not. From a start point the tracer steps 0.2 m along the line's direction, looks across the
 //! line there for the red band, and moves to the middle of it, until it is back where it began.
 //! The road is the ground material under the line; its width is measured across the line every
 //! few metres and the median kept.
@@ -197,17 +197,25 @@ fn band(red: &Flat, p: Vec2, n: Vec2, search: f64) -> Option<(f64, f64)> {
         .min_by(|x, y| x.0.abs().total_cmp(&y.0.abs()))
 }
 
-/// Whether a material is the red line's paint: untextured pure red (1, 0, 0) Lambert.
-pub(super) fn is_red_paint(m: &Material) -> bool {
-    m.texture.is_none()
-        && m.shading == Shading::Lambert
-        && m.color[0] >= 0.9
-        && m.color[1] <= 0.1
-        && m.color[2] <= 0.1
+/// Whether a material is the red line's paint, by what it looks like, not by its name: a
+/// lit (Lambert) surface whose colour — times its texture's mean colour where it has one —
+/// is strongly red: red at least 0.6, green and blue each under a quarter of it. Gazebo's
+/// follow-line circuits paint it pure red (1, 0, 0) or with a red texture; darker reds are
+/// kerbs and roofs (Montreal's 0.50, the old `pista`'s 0.54).
+pub(super) fn is_red_paint(scene: &Scene, m: &Material) -> bool {
+    let mut c = m.color;
+    if let Some(t) = m.texture.and_then(|t| scene.textures.get(t)) {
+        let mean = t.mean();
+        for k in 0..3 {
+            c[k] *= mean[k] / 255.0;
+        }
+    }
+    m.shading == Shading::Lambert && c[0] >= 0.6 && c[1] < c[0] / 4.0 && c[2] < c[0] / 4.0
 }
 
 fn is_red_line(scene: &Scene, t: &Triangle) -> bool {
-    t.p.iter().all(|p| p[2].abs() < 0.05) && is_red_paint(&scene.materials[t.material as usize])
+    t.p.iter().all(|p| p[2].abs() < 0.05)
+        && is_red_paint(scene, &scene.materials[t.material as usize])
 }
 
 fn flat_of(t: &Triangle) -> [Vec2; 3] {
@@ -232,7 +240,11 @@ pub fn trace_red_line(scene: &Scene, start: Option<(Vec2, f64)>) -> Result<RedLi
         .map(|t| (t, flat_of(t)))
         .collect();
     if red.is_empty() {
-        return Err("no red line: no horizontal pure red (1, 0, 0) surface on the ground".into());
+        return Err(
+            "no red line: no horizontal surface on the ground looks red (red paint or a red \
+             texture)"
+                .into(),
+        );
     }
     let red = Flat::new(red);
     // Seed: the red triangle nearest the start, else the first.

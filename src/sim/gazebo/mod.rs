@@ -98,6 +98,8 @@ pub fn load(path: &Path) -> Result<LoadedWorld, WorldError> {
         });
     }
     let mut scene = Scene::new();
+    // A circuit's model alone gets the sky of Behavior Metrics' current worlds.
+    scene.sky = description.sky.unwrap_or_default();
     let mut cache = collada::Cache::default();
     for mesh in &description.meshes {
         let ext = mesh.file.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -131,8 +133,13 @@ pub fn load(path: &Path) -> Result<LoadedWorld, WorldError> {
         path: path.to_path_buf(),
         what,
     })?;
-    for m in &mut scene.materials {
-        m.on_top = line::is_red_paint(m);
+    let paint: Vec<bool> = scene
+        .materials
+        .iter()
+        .map(|m| line::is_red_paint(&scene, m))
+        .collect();
+    for (m, red) in scene.materials.iter_mut().zip(paint) {
+        m.on_top = red;
     }
     let name = description.name.unwrap_or_else(|| {
         path.parent()

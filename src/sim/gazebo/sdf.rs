@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use roxmltree::Node;
 
 use super::{Mat4, WorldError};
+use crate::sim::scene::{Sky, DEFAULT_BACKGROUND};
 
 /// A mesh a visual draws, and where.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +35,9 @@ pub struct Description {
     /// The circuit's name: the folder of the first `model*.sdf` read (the name a world's
     /// `model://` include uses), else the first `<model name>`.
     pub name: Option<String>,
+    /// What a world shows where nothing is drawn: its `<scene>`'s sky, else its background
+    /// (Gazebo's grey by default); `None` for a model file, which sets neither.
+    pub sky: Option<Sky>,
 }
 
 fn error(path: &Path, what: impl Into<String>) -> WorldError {
@@ -90,6 +94,9 @@ fn read_into(
             }
             "world" => {
                 found = true;
+                if out.sky.is_none() {
+                    out.sky = Some(sky(path, child)?);
+                }
                 for item in child.children().filter(Node::is_element) {
                     match item.tag_name().name() {
                         "model" => model(path, item, placement, out, depth)?,
@@ -105,6 +112,36 @@ fn read_into(
         return Err(error(path, "holds neither a <model> nor a <world>"));
     }
     Ok(())
+}
+
+/// What a `<world>` shows where nothing is drawn: Gazebo's sky when its `<scene>` has one,
+/// else the scene's `<background>` colour, else Gazebo's default grey.
+fn sky(path: &Path, world: Node) -> Result<Sky, WorldError> {
+    let Some(scene) = world.children().find(|n| n.has_tag_name("scene")) else {
+        return Ok(Sky::Background(DEFAULT_BACKGROUND));
+    };
+    if scene.children().any(|n| n.has_tag_name("sky")) {
+        return Ok(Sky::Gradient);
+    }
+    match text_of(scene, "background") {
+        None => Ok(Sky::Background(DEFAULT_BACKGROUND)),
+        Some(text) => {
+            let v: Vec<f64> = text
+                .split_whitespace()
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|_| error(path, format!("<background> '{text}' is not a colour")))?;
+            match v.as_slice() {
+                [r, g, b, ..] if v.iter().all(|c| c.is_finite()) => Ok(Sky::Background(
+                    [r, g, b].map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8),
+                )),
+                _ => Err(error(
+                    path,
+                    format!("<background> '{text}' is not a colour (r g b [a], 0 to 1)"),
+                )),
+            }
+        }
+    }
 }
 
 /// The name Gazebo knows a model by (`model://NAME`): the folder of its `model*.sdf`. The
