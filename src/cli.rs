@@ -16,7 +16,9 @@ use pilotnet_brain::evaluation::laps;
 use pilotnet_brain::inference::backend::{
     BackendConfig, BackendKind, Device, GraphOptimization, TensorRtConfig, TensorRtPrecision,
 };
+use pilotnet_brain::sim::gazebo::Light;
 use pilotnet_brain::sim::render::Appearance;
+use pilotnet_brain::sim::track::is_world;
 use pilotnet_brain::sim::world::WorldConfig;
 use pilotnet_brain::sim::{Look, SimConfig, Spawn, Track};
 use pilotnet_brain::tools::bench::BenchConfig;
@@ -166,6 +168,10 @@ pub struct CompareArgs {
     /// circuit (built-in, CSV) in Behavior Metrics' look.
     #[arg(long)]
     pub world: String,
+    /// A Gazebo world file's light: `world` (Gazebo's, from the file) or `first` (the look
+    /// the shipped networks were trained in).
+    #[arg(long, default_value_t = Light::World)]
+    pub light: Light,
     /// Where the camera's car stood, `X,Y,YAW` [default: searched along the circuit for the
     /// pose whose picture puts the red line where the image has it].
     #[arg(long, value_name = "X,Y,YAW", value_parser = Spawn::parse_pose, allow_hyphen_values = true)]
@@ -370,6 +376,12 @@ pub struct SimArgs {
     /// (this project's first look and camera); a --world is always gazebo.
     #[arg(long, default_value_t = Look::default())]
     pub look: Look,
+    /// A Gazebo world file's light: `first` (the look the shipped networks were trained in:
+    /// no ambient light, textures at half) or `world` (Gazebo's, from the world's
+    /// `<scene><ambient>`, as its camera frames show it; the shipped networks do not drive
+    /// in it yet).
+    #[arg(long, default_value_t = Light::First)]
+    pub light: Light,
     /// Who drives [default: model].
     #[arg(long, value_enum)]
     pub pilot: Option<PilotChoice>,
@@ -514,8 +526,13 @@ impl SimArgs {
             r.validate().map_err(flag_error)?;
         }
         let mut track = match &self.world {
-            Some(world) => Track::world(world, self.reverse)?,
-            None => Track::open(&self.circuit, self.road(), self.reverse, self.look)?,
+            Some(world) => Track::world_in(world, self.reverse, self.light)?,
+            None if is_world(&self.circuit) => Track::world_in(
+                std::path::Path::new(&self.circuit),
+                self.reverse,
+                self.light,
+            )?,
+            None => Track::load(&self.circuit, self.road(), self.reverse, self.look)?,
         };
         if let Some(lap) = &self.reference {
             track.circuit.set_reference_points(lap_file::read(lap)?);

@@ -37,8 +37,11 @@ const CIRCUITS: [(&str, &str); 4] = [
 #[test]
 fn every_circuit_loads_and_its_red_line_is_where_the_perfect_lap_drove() {
     for (model, lap) in CIRCUITS {
-        let world = gazebo::load(&worlds().join(model).join("model.sdf"))
-            .unwrap_or_else(|e| panic!("{model}: {e}"));
+        let world = gazebo::load(
+            &worlds().join(model).join("model.sdf"),
+            gazebo::Light::World,
+        )
+        .unwrap_or_else(|e| panic!("{model}: {e}"));
         // Named as Gazebo's `model://` names it, not by the `<model name>` three of them share.
         assert_eq!(world.name, model);
         let traced = ClosedPolyline::new(world.line.points.clone());
@@ -84,7 +87,11 @@ fn every_circuit_loads_and_its_red_line_is_where_the_perfect_lap_drove() {
 
 #[test]
 fn a_world_file_gives_the_start_pose_of_behavior_metrics_car() {
-    let world = gazebo::load(&worlds().join("worlds/montreal_line.world")).unwrap();
+    let world = gazebo::load(
+        &worlds().join("worlds/montreal_line.world"),
+        gazebo::Light::World,
+    )
+    .unwrap();
     assert_eq!(world.name, "montreal_line");
     // montreal_line.world puts f1_renault at (-200.88, -90.72), heading -2.83 rad.
     let p = world.line.points[0];
@@ -191,7 +198,7 @@ fn dae(color: &str, image: Option<&str>, p: &str) -> String {
 }
 
 fn load_error(sdf: &Path) -> String {
-    match gazebo::load(sdf) {
+    match gazebo::load(sdf, gazebo::Light::World) {
         Ok(_) => panic!("{} loaded", sdf.display()),
         Err(e) => e.to_string(),
     }
@@ -453,4 +460,46 @@ fn a_line_painted_with_a_texture_and_a_missing_texture_load_as_gazebo_loads_them
     let pilot = ExpertPilot::new(config.world.camera, ExpertConfig::default());
     let r = sim::run(&copy, Box::new(pilot), &config).unwrap().record;
     assert_eq!(r.laps.end_reason, EndReason::LapCompleted, "{:?}", r.laps);
+}
+
+#[test]
+fn gazebos_own_frames_are_drawn_in_their_worlds_light() {
+    // Raw frames of Behavior Metrics' F1 camera (../shared/gazebo-frames), each against the
+    // world it was taken in, drawn in that world's light: SimpleCircuit's (ambient 1) and
+    // Montmelo's (Gazebo's default 0.4). Their line and asphalt come out within two levels.
+    use pilotnet_brain::base::camera::CameraConfig;
+    use pilotnet_brain::tools::compare;
+    let frames = worlds().join("../gazebo-frames");
+    for (frame, world) in [
+        ("bm_first_image_r0c0.png", "simple_circuit"),
+        ("bm_first_image_r2c1.png", "montmelo_line"),
+    ] {
+        let track = Track::world_in(
+            &worlds().join(format!("worlds/{world}.world")),
+            false,
+            gazebo::Light::World,
+        )
+        .unwrap();
+        let c = compare::compare(
+            &track,
+            CameraConfig::behavior_metrics_f1(),
+            &frames.join(frame),
+            None,
+        )
+        .unwrap();
+        eprintln!("{}", c.table());
+        for region in ["line", "asphalt"] {
+            let r = c.regions.iter().find(|r| r.region == region).unwrap();
+            assert!(
+                r.difference.iter().all(|d| d.abs() <= 2.0),
+                "{frame}: {region} {r:?}"
+            );
+        }
+        // The line where the frame has it, to 5 px.
+        for (a, b) in c.real_line.iter().zip(&c.rendered_line) {
+            if let (Some(x), Some(y)) = (a.centre, b.centre) {
+                assert!((x - y).abs() <= 5.0, "{frame}: row {}: {x} vs {y}", a.row);
+            }
+        }
+    }
 }

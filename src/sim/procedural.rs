@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::base::geometry::Vec2;
 use crate::evaluation::circuit::Circuit;
 use crate::sim::render::hash32;
-use crate::sim::scene::{Material, Scene, Shading, Texture, Vec3};
+use crate::sim::scene::{Material, Scene, Shading, Texture, Vec3, DEFAULT_MATERIAL_AMBIENT};
 
 /// Spacing of the strips' cross-sections along the line, metres.
 const STEP_M: f64 = 0.25;
@@ -128,6 +128,7 @@ pub fn behavior_metrics_look(circuit: &Circuit) -> Scene {
     let textured = |name: &str, texture| Material {
         name: name.into(),
         color: [1.0; 3],
+        ambient: DEFAULT_MATERIAL_AMBIENT,
         texture: Some(texture),
         shading: Shading::Lambert,
         on_top: false,
@@ -137,6 +138,7 @@ pub fn behavior_metrics_look(circuit: &Circuit) -> Scene {
     let wall = scene.add_material(Material {
         name: "wall".into(),
         color: [1.0; 3],
+        ambient: DEFAULT_MATERIAL_AMBIENT,
         texture: None,
         shading: Shading::Lambert,
         on_top: false,
@@ -144,6 +146,7 @@ pub fn behavior_metrics_look(circuit: &Circuit) -> Scene {
     let red = scene.add_material(Material {
         name: "red line".into(),
         color: [1.0, 0.0, 0.0],
+        ambient: DEFAULT_MATERIAL_AMBIENT,
         texture: None,
         shading: Shading::Lambert,
         on_top: true,

@@ -804,7 +804,7 @@ fn sky_panorama(rows: usize, sky: Sky) -> Vec<[u8; 3]> {
 mod tests {
     use super::*;
     use crate::base::geometry::Vec2;
-    use crate::sim::scene::{Material, Shading};
+    use crate::sim::scene::{Material, Shading, DEFAULT_MATERIAL_AMBIENT};
 
     /// A flat red square 10 m on a side, centred 5 m ahead of the origin, on the ground.
     fn square(shading: Shading) -> Arc<Scene> {
@@ -812,6 +812,7 @@ mod tests {
         let m = s.add_material(Material {
             name: "red".into(),
             color: [1.0, 0.0, 0.0],
+            ambient: DEFAULT_MATERIAL_AMBIENT,
             texture: None,
             shading,
             on_top: false,
@@ -859,6 +860,7 @@ mod tests {
         let m = s.add_material(Material {
             name: "white".into(),
             color: [1.0; 3],
+            ambient: DEFAULT_MATERIAL_AMBIENT,
             texture: None,
             shading: Shading::Constant,
             on_top: false,

@@ -2,11 +2,13 @@
 //! z up), their materials, and the light they are shaded with — what a Gazebo world file
 //! describes, or what [`crate::sim::procedural`] builds around a centre line.
 //!
-//! Shading is Gazebo's for these worlds, with the constants read off its views of them: the sun
-//! lights a Lambert surface with diffuse 0.8 from the direction (−0.5, 0.1, −0.9); there is no
-//! ambient term (a face turned away from the sun is black, as Behavior Metrics' walls are); a
-//! textured surface's colour is 0.5 × its texture (Gazebo's default diffuse for a textured
-//! material); a `constant` surface shows its colour unlit. A face's front is the side its
+//! Shading is Gazebo's: Gazebo's default sun lights a Lambert surface with diffuse 0.8 from
+//! the direction (−0.5, 0.1, −0.9), and the world's ambient light (its `<scene><ambient>`, 0.4
+//! by default) adds itself times the material's ambient reflectance (COLLADA's, 0.4 where it
+//! states none); a `constant` surface shows its colour unlit. Gazebo's camera frames show
+//! textures at their own colour under that light ([`Lighting::world`]). Circuits without a
+//! world file keep the look this project calibrated first on Gazebo's GUI views, in which the
+//! shipped networks were trained: no ambient light, textures at half ([`Lighting::FIRST`]). A face's front is the side its
 //! corners wind counter-clockwise around; the renderer draws fronts only, as Gazebo does (a
 //! SketchUp face is exported as two triangles, front and back, each with its own material).
 //! Each triangle's colour factor is computed once, when it is added.
@@ -32,13 +34,18 @@ pub enum Shading {
     Constant,
 }
 
-/// A surface's material: a colour, or a texture scaled by [`TEXTURE_DIFFUSE`].
+/// Gazebo's ambient reflectance of a COLLADA material that states none.
+pub const DEFAULT_MATERIAL_AMBIENT: [f32; 3] = [0.4; 3];
+
+/// A surface's material: a colour, or a texture scaled by the scene's texture diffuse.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Material {
     /// Name, for messages (`Asphalt_New`, `Color_A01`).
     pub name: String,
-    /// Colour, linear 0–1 RGB (multiplies the texture when there is one).
+    /// Diffuse colour, linear 0–1 RGB (multiplies the texture when there is one).
     pub color: [f32; 3],
+    /// Ambient reflectance, 0–1 RGB: how much of the world's ambient light it returns.
+    pub ambient: [f32; 3],
     /// The texture, by index into [`Scene::textures`].
     pub texture: Option<usize>,
     /// Shading model.
@@ -143,8 +150,9 @@ pub struct Triangle {
     pub uv: [[f32; 2]; 3],
     /// The material, by index into [`Scene::materials`].
     pub material: u32,
-    /// The face's colour factor: material colour × light (× [`TEXTURE_DIFFUSE`] when
-    /// textured), 0–1 per channel.
+    /// The face's colour factor, 0–1 per channel (over 1 saturates): the world's ambient
+    /// light × the material's ambient reflectance + the sun × the material's colour (× the
+    /// scene's texture diffuse when textured, the texture multiplying it all).
     pub shade: [f32; 3],
 }
 
@@ -163,6 +171,44 @@ pub enum Sky {
 /// Gazebo's background where a world has no sky and sets none: grey 0.7.
 pub const DEFAULT_BACKGROUND: [u8; 3] = [178, 178, 178];
 
+/// Gazebo's ambient light where a world's `<scene>` sets none.
+pub const DEFAULT_AMBIENT: [f32; 3] = [0.4; 3];
+
+/// The light a scene is shaded with besides the sun.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lighting {
+    /// The world's ambient light, 0–1 RGB; a lit surface returns it times its material's
+    /// ambient reflectance.
+    pub ambient: [f32; 3],
+    /// What a textured material's texture is multiplied by before the sun lights it.
+    pub texture_diffuse: f32,
+}
+
+impl Lighting {
+    /// The look this project calibrated first, on Gazebo's GUI views, and trained the shipped
+    /// networks in: no ambient light, textures at half their colour. Circuits without a
+    /// world file (built-in, CSV, a bare `model.sdf`) are drawn so.
+    pub const FIRST: Lighting = Lighting {
+        ambient: [0.0; 3],
+        texture_diffuse: TEXTURE_DIFFUSE,
+    };
+
+    /// Gazebo's light in a world whose `<scene>` sets `ambient` (or leaves it at
+    /// [`DEFAULT_AMBIENT`]): textures at their own colour, as its camera frames show them.
+    pub fn world(ambient: [f32; 3]) -> Lighting {
+        Lighting {
+            ambient,
+            texture_diffuse: 1.0,
+        }
+    }
+}
+
+impl Default for Lighting {
+    fn default() -> Self {
+        Lighting::FIRST
+    }
+}
+
 /// Triangles, materials and textures, and the sky behind them.
 #[derive(Debug, Clone, Default)]
 pub struct Scene {
@@ -174,6 +220,8 @@ pub struct Scene {
     pub textures: Vec<Arc<Texture>>,
     /// What shows where nothing is drawn.
     pub sky: Sky,
+    /// The light besides the sun; set before triangles are added (they are shaded as added).
+    pub lighting: Lighting,
 }
 
 fn sub(a: Vec3, b: Vec3) -> Vec3 {
@@ -215,21 +263,22 @@ impl Scene {
             return;
         }
         let m = &self.materials[material as usize];
-        let light = match m.shading {
-            Shading::Constant => 1.0,
+        let shade = match m.shading {
+            Shading::Constant => m.color,
             Shading::Lambert => {
                 let [lx, ly, lz] = SUN_DIRECTION;
                 let l = (lx * lx + ly * ly + lz * lz).sqrt();
                 let cos = -(n[0] * lx + n[1] * ly + n[2] * lz) / (len * l);
-                SUN_DIFFUSE * cos.max(0.0)
+                let sun = SUN_DIFFUSE * cos.max(0.0);
+                let diffuse = if m.texture.is_some() {
+                    self.lighting.texture_diffuse
+                } else {
+                    1.0
+                };
+                [0, 1, 2]
+                    .map(|k| self.lighting.ambient[k] * m.ambient[k] + sun * diffuse * m.color[k])
             }
         };
-        let texture = if m.texture.is_some() {
-            TEXTURE_DIFFUSE
-        } else {
-            1.0
-        };
-        let shade = m.color.map(|c| c * light * texture);
         self.triangles.push(Triangle {
             p,
             uv,
@@ -269,6 +318,7 @@ mod tests {
         scene.add_material(Material {
             name: "m".into(),
             color,
+            ambient: DEFAULT_MATERIAL_AMBIENT,
             texture: None,
             shading,
             on_top: false,

@@ -17,7 +17,7 @@ use crate::base::camera::CameraConfig;
 use crate::base::geometry::{wrap_angle, ClosedPolyline, Pose2, Vec2};
 use crate::base::settings::{within, InvalidSetting};
 use crate::evaluation::circuit::{Circuit, CircuitError, RoadGeometry};
-use crate::sim::gazebo::{self, WorldError};
+use crate::sim::gazebo::{self, Light, WorldError};
 use crate::sim::procedural::behavior_metrics_look;
 use crate::sim::scene::Scene;
 
@@ -205,7 +205,12 @@ impl Track {
     /// A Gazebo world (`model.sdf` or `.world`): its meshes as the scenery, its red line as
     /// the circuit, its road as measured around the line.
     pub fn world(path: &Path, reversed: bool) -> Result<Track, TrackError> {
-        let world = gazebo::load(path)?;
+        Track::world_in(path, reversed, Light::First)
+    }
+
+    /// A Gazebo world as [`Track::world`], drawn in `light`.
+    pub fn world_in(path: &Path, reversed: bool, light: Light) -> Result<Track, TrackError> {
+        let world = gazebo::load(path, light)?;
         let measured = RoadGeometry {
             road_width: world
                 .line

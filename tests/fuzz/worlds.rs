@@ -86,7 +86,8 @@ fn the_seed_circuit_loads_and_traces_round() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("ring");
     write(&model, &files());
-    let world = gazebo::load(&model.join("model.sdf")).unwrap_or_else(|e| panic!("{e}"));
+    let world = gazebo::load(&model.join("model.sdf"), gazebo::Light::World)
+        .unwrap_or_else(|e| panic!("{e}"));
     let length: f64 = world.line.points.windows(2).map(|w| w[0].dist(w[1])).sum();
     assert!(
         (length - std::f64::consts::TAU * 10.0).abs() < 1.0,
@@ -107,7 +108,7 @@ fn gazebo_models() {
         let mut files = files();
         files[which].1 = data;
         write(&model, &files);
-        let result = gazebo::load(&model.join("model.sdf"));
+        let result = gazebo::load(&model.join("model.sdf"), gazebo::Light::World);
         error_says_something(&result)?;
         if let Ok(world) = result {
             if world
@@ -136,7 +137,7 @@ fn a_vertex_a_trillion_metres_out_is_an_error_naming_the_mesh() {
         .into_bytes();
     assert_ne!(files[1].1, road.as_bytes(), "the seed holds the vertex");
     write(&model, &files);
-    let e = gazebo::load(&model.join("model.sdf"))
+    let e = gazebo::load(&model.join("model.sdf"), gazebo::Light::World)
         .unwrap_err()
         .to_string();
     assert!(

@@ -19,7 +19,7 @@ use dae_parser::{
 };
 
 use super::{Mat4, WorldError};
-use crate::sim::scene::{Material, Scene, Shading, Texture, TEXTURE_DIFFUSE};
+use crate::sim::scene::{Material, Scene, Shading, Texture, DEFAULT_MATERIAL_AMBIENT};
 
 /// Textures and materials already loaded, shared by every mesh of a world.
 #[derive(Default)]
@@ -410,6 +410,7 @@ impl Walker<'_, '_> {
             None => Material {
                 name: "default".into(),
                 color: [1.0; 3],
+                ambient: DEFAULT_MATERIAL_AMBIENT,
                 texture: None,
                 shading: Shading::Lambert,
                 on_top: false,
@@ -449,15 +450,27 @@ impl Walker<'_, '_> {
                 format!("material '{name}': effect '{eid}' has no profile_COMMON"),
             ));
         };
-        let (colour, shading) = match common.technique.data.shaders.first() {
-            Some(Shader::Lambert(s)) => (s.diffuse.as_deref(), Shading::Lambert),
-            Some(Shader::Phong(s)) => (s.diffuse.as_deref(), Shading::Lambert),
-            Some(Shader::Blinn(s)) => (s.diffuse.as_deref(), Shading::Lambert),
+        let (colour, ambient, shading) = match common.technique.data.shaders.first() {
+            Some(Shader::Lambert(s)) => {
+                (s.diffuse.as_deref(), s.ambient.as_deref(), Shading::Lambert)
+            }
+            Some(Shader::Phong(s)) => {
+                (s.diffuse.as_deref(), s.ambient.as_deref(), Shading::Lambert)
+            }
+            Some(Shader::Blinn(s)) => {
+                (s.diffuse.as_deref(), s.ambient.as_deref(), Shading::Lambert)
+            }
             Some(Shader::Constant(s)) => (
                 s.emission.as_ref().or(s.transparent.as_ref()).map(|d| &**d),
+                None,
                 Shading::Constant,
             ),
-            None => (None, Shading::Lambert),
+            None => (None, None, Shading::Lambert),
+        };
+        // Gazebo's loader takes a stated ambient colour, else keeps its default.
+        let ambient = match ambient {
+            Some(ColorParam::Color(c)) => [c[0], c[1], c[2]],
+            _ => DEFAULT_MATERIAL_AMBIENT,
         };
         let (color, texture) = match colour {
             None => ([1.0; 3], None),
@@ -482,13 +495,14 @@ impl Walker<'_, '_> {
                         "a texture the mesh names is missing; drawing the material without it, \
                          as Gazebo does"
                     );
-                    ([TEXTURE_DIFFUSE; 3], None)
+                    ([self.scene.lighting.texture_diffuse; 3], None)
                 }
             }
         };
         Ok(Material {
             name,
             color,
+            ambient,
             texture,
             shading,
             on_top: false,

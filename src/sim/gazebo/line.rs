@@ -419,6 +419,7 @@ fn road_width(scene: &Scene, points: &[Vec2], line_width: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::scene::DEFAULT_MATERIAL_AMBIENT;
 
     /// A ring of radius 20 m: a red band 0.1 m wide on a grey road 6 m wide.
     fn ring() -> Scene {
@@ -427,6 +428,7 @@ mod tests {
             s.add_material(Material {
                 name: "m".into(),
                 color,
+                ambient: DEFAULT_MATERIAL_AMBIENT,
                 texture: None,
                 shading: Shading::Lambert,
                 on_top: false,

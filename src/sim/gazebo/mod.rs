@@ -17,7 +17,7 @@ use thiserror::Error;
 pub use line::{trace_red_line, RedLine};
 
 use crate::base::geometry::{Pose2, Vec2};
-use crate::sim::scene::Scene;
+use crate::sim::scene::{Lighting, Scene};
 
 /// Why a world could not be loaded.
 #[derive(Debug, Error)]
@@ -58,6 +58,38 @@ pub enum WorldError {
     },
 }
 
+/// Which light a world is drawn in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Light {
+    /// The look this project calibrated first and trained the shipped networks in
+    /// ([`Lighting::FIRST`]).
+    #[default]
+    First,
+    /// Gazebo's light from the world file, as its camera frames show it
+    /// ([`Lighting::world`]; a bare `model.sdf` sets none and stays in the first look).
+    World,
+}
+
+impl std::str::FromStr for Light {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "first" => Ok(Light::First),
+            "world" => Ok(Light::World),
+            _ => Err(format!("unknown light '{s}' (expected first or world)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Light {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Light::First => "first",
+            Light::World => "world",
+        })
+    }
+}
+
 /// A loaded world: its scene and the circuit traced from its red line.
 #[derive(Debug)]
 pub struct LoadedWorld {
@@ -89,7 +121,7 @@ pub fn spawn(path: &Path) -> Result<Option<Pose2>, WorldError> {
 /// Loads the world at `path` (a `model.sdf` or a `.world`): every mesh of every model, and the
 /// red line's centre traced from where Behavior Metrics' car starts (a world's `f1` include),
 /// else from the start of the longest straight, clockwise as Behavior Metrics drives.
-pub fn load(path: &Path) -> Result<LoadedWorld, WorldError> {
+pub fn load(path: &Path, light: Light) -> Result<LoadedWorld, WorldError> {
     let description = sdf::read(path)?;
     if description.meshes.is_empty() {
         return Err(WorldError::Sdf {
@@ -98,8 +130,14 @@ pub fn load(path: &Path) -> Result<LoadedWorld, WorldError> {
         });
     }
     let mut scene = Scene::new();
-    // A circuit's model alone gets the sky of Behavior Metrics' current worlds.
+    // The world's own sky; its light when asked for and a world file gives one, else the
+    // first calibrated look (the shipped networks'). Set before the meshes: triangles are
+    // shaded as they are added.
     scene.sky = description.sky.unwrap_or_default();
+    scene.lighting = match (light, description.ambient) {
+        (Light::World, Some(ambient)) => Lighting::world(ambient),
+        _ => Lighting::FIRST,
+    };
     let mut cache = collada::Cache::default();
     for mesh in &description.meshes {
         let ext = mesh.file.extension().and_then(|e| e.to_str()).unwrap_or("");

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use roxmltree::Node;
 
 use super::{Mat4, WorldError};
-use crate::sim::scene::{Sky, DEFAULT_BACKGROUND};
+use crate::sim::scene::{Sky, DEFAULT_AMBIENT, DEFAULT_BACKGROUND};
 
 /// A mesh a visual draws, and where.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +38,9 @@ pub struct Description {
     /// What a world shows where nothing is drawn: its `<scene>`'s sky, else its background
     /// (Gazebo's grey by default); `None` for a model file, which sets neither.
     pub sky: Option<Sky>,
+    /// A world's ambient light: its `<scene><ambient>`, else Gazebo's default; `None` for a
+    /// model file.
+    pub ambient: Option<[f32; 3]>,
 }
 
 fn error(path: &Path, what: impl Into<String>) -> WorldError {
@@ -96,6 +99,7 @@ fn read_into(
                 found = true;
                 if out.sky.is_none() {
                     out.sky = Some(sky(path, child)?);
+                    out.ambient = Some(ambient(path, child)?);
                 }
                 for item in child.children().filter(Node::is_element) {
                     match item.tag_name().name() {
@@ -114,6 +118,39 @@ fn read_into(
     Ok(())
 }
 
+/// A colour element's `r g b [a]` (0 to 1 each).
+fn colour(path: &Path, tag: &str, text: &str) -> Result<[f64; 3], WorldError> {
+    let bad = || {
+        error(
+            path,
+            format!("<{tag}> '{text}' is not a colour (r g b [a], 0 to 1)"),
+        )
+    };
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    match v.as_slice() {
+        [r, g, b, ..] if v.iter().all(|c| c.is_finite()) => {
+            Ok([*r, *g, *b].map(|c| c.clamp(0.0, 1.0)))
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// A `<world>`'s ambient light: its `<scene><ambient>`, else Gazebo's default.
+fn ambient(path: &Path, world: Node) -> Result<[f32; 3], WorldError> {
+    let text = world
+        .children()
+        .find(|n| n.has_tag_name("scene"))
+        .and_then(|scene| text_of(scene, "ambient"));
+    Ok(match text {
+        Some(t) => colour(path, "ambient", t)?.map(|c| c as f32),
+        None => DEFAULT_AMBIENT,
+    })
+}
+
 /// What a `<world>` shows where nothing is drawn: Gazebo's sky when its `<scene>` has one,
 /// else the scene's `<background>` colour, else Gazebo's default grey.
 fn sky(path: &Path, world: Node) -> Result<Sky, WorldError> {
@@ -125,22 +162,9 @@ fn sky(path: &Path, world: Node) -> Result<Sky, WorldError> {
     }
     match text_of(scene, "background") {
         None => Ok(Sky::Background(DEFAULT_BACKGROUND)),
-        Some(text) => {
-            let v: Vec<f64> = text
-                .split_whitespace()
-                .map(str::parse)
-                .collect::<Result<_, _>>()
-                .map_err(|_| error(path, format!("<background> '{text}' is not a colour")))?;
-            match v.as_slice() {
-                [r, g, b, ..] if v.iter().all(|c| c.is_finite()) => Ok(Sky::Background(
-                    [r, g, b].map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8),
-                )),
-                _ => Err(error(
-                    path,
-                    format!("<background> '{text}' is not a colour (r g b [a], 0 to 1)"),
-                )),
-            }
-        }
+        Some(text) => Ok(Sky::Background(
+            colour(path, "background", text)?.map(|c| (c * 255.0).round() as u8),
+        )),
     }
 }
 
