@@ -360,14 +360,7 @@ impl Raster {
             let tri = &self.scene.triangles[t as usize];
             // Fronts only (Gazebo culls back faces): the camera must be on the side the
             // corners wind counter-clockwise around.
-            let (a, b, c) = (tri.p[0], tri.p[1], tri.p[2]);
-            let e1 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-            let e2 = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-            let n = [
-                e1[1] * e2[2] - e1[2] * e2[1],
-                e1[2] * e2[0] - e1[0] * e2[2],
-                e1[0] * e2[1] - e1[1] * e2[0],
-            ];
+            let (a, n) = (tri.p[0], tri.normal());
             let to_eye = [cam[0] - a[0], cam[1] - a[1], cam[2] - a[2]];
             if n[0] * to_eye[0] + n[1] * to_eye[1] + n[2] * to_eye[2] <= 0.0 {
                 continue;

@@ -209,6 +209,13 @@ impl Default for Lighting {
     }
 }
 
+impl Triangle {
+    /// The face's normal, unnormalised: the side its corners wind counter-clockwise around.
+    pub fn normal(&self) -> Vec3 {
+        cross(sub(self.p[1], self.p[0]), sub(self.p[2], self.p[0]))
+    }
+}
+
 /// Triangles, materials and textures, and the sky behind them.
 #[derive(Debug, Clone, Default)]
 pub struct Scene {

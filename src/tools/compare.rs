@@ -149,14 +149,7 @@ fn kinds(scene: &Scene, surfaces: &[Option<u32>]) -> Vec<Kind> {
                 if scene.materials[tri.material as usize].on_top {
                     return Kind::Line;
                 }
-                let (a, b, c) = (tri.p[0], tri.p[1], tri.p[2]);
-                let e1 = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-                let e2 = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-                let n = [
-                    e1[1] * e2[2] - e1[2] * e2[1],
-                    e1[2] * e2[0] - e1[0] * e2[2],
-                    e1[0] * e2[1] - e1[1] * e2[0],
-                ];
+                let n = tri.normal();
                 let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
                 if n[2].abs() < 0.5 * len {
                     Kind::Wall
