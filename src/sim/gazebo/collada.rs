@@ -35,6 +35,35 @@ fn error(path: &Path, what: impl Into<String>) -> WorldError {
     }
 }
 
+/// `text` with a `texcoord` attribute on every `<texture>` element that lacks one. Blender's
+/// exporter of the pre-2021 worlds (`pista_simple`) leaves it out; the schema requires it and
+/// `dae-parser` refuses the file, while Gazebo reads the texture with the primitive's first
+/// texture coordinates, as this loader does whatever the attribute says.
+fn with_texcoords(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = String::new();
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(at) = rest.find("<texture ") {
+        let Some(len) = rest[at..].find('>') else {
+            break;
+        };
+        let tag = &rest[at..at + len];
+        out.push_str(&rest[..at]);
+        out.push_str(tag);
+        if !tag.contains("texcoord") {
+            let end = out.len() - usize::from(tag.ends_with('/'));
+            out.insert_str(end, " texcoord=\"\"");
+            changed = true;
+        }
+        rest = &rest[at + len..];
+    }
+    if !changed {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 /// A parse error in words (`dae_parser::Error` has no `Display`).
 fn describe(e: &dae_parser::Error) -> String {
     match e {
@@ -60,8 +89,10 @@ pub fn load(
     scene: &mut Scene,
     cache: &mut Cache,
 ) -> Result<usize, WorldError> {
-    let doc =
-        Document::from_file(path).map_err(|e| error(path, format!("not valid COLLADA: {e:?}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| error(path, e.to_string()))?;
+    let doc = with_texcoords(&text)
+        .parse::<Document>()
+        .map_err(|e| error(path, format!("not valid COLLADA: {e:?}")))?;
     let unit = doc.asset.unit.meter;
     if !(unit.is_finite() && unit > 0.0) {
         return Err(error(path, format!("unit of {unit} m is not positive")));
@@ -652,4 +683,23 @@ fn transform(t: &Transform) -> Result<Mat4, String> {
         Transform::LookAt(_) => return Err("lookat transforms are not supported".into()),
         Transform::Skew(_) => return Err("skew transforms are not supported".into()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn textures_without_texcoord_get_one() {
+        let text = r#"<diffuse><texture texture="a-sampler"/></diffuse><texture texture="b" texcoord="UV0"/>"#;
+        assert_eq!(
+            with_texcoords(text),
+            r#"<diffuse><texture texture="a-sampler" texcoord=""/></diffuse><texture texture="b" texcoord="UV0"/>"#
+        );
+        let whole = "<texture texture=\"x\" texcoord=\"t\"></texture>";
+        assert!(matches!(
+            with_texcoords(whole),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }
