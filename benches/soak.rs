@@ -130,7 +130,7 @@ fn main() {
         timeout_s: 75.0,
         ..SimConfig::default()
     };
-    config.world.camera = tracks[0].look().camera();
+    config.world.camera = tracks[0].camera();
     let frame_dt = 1.0 / config.world.camera.rate_hz;
     let budget_s = minutes * 60.0;
     let new_minute = || Minute {

@@ -447,9 +447,9 @@ pub struct SimArgs {
     /// No camera frame for this long → the brain commands a stop, milliseconds.
     #[arg(long, allow_negative_numbers = true, default_value_t = BrainConfig::default().stall_timeout.as_secs_f64() * 1e3)]
     pub stall_timeout_ms: f64,
-    /// Camera frame rate, Hz.
-    #[arg(long, allow_negative_numbers = true, default_value_t = CameraConfig::default().rate_hz)]
-    pub camera_hz: f64,
+    /// Camera frame rate, Hz (default: the camera's own, 20 Hz for Behavior Metrics' cars).
+    #[arg(long, allow_negative_numbers = true)]
+    pub camera_hz: Option<f64>,
     /// Odometry rate, Hz.
     #[arg(long, allow_negative_numbers = true, default_value_t = WorldConfig::default().odometry_hz)]
     pub odometry_hz: f64,
@@ -540,9 +540,9 @@ impl SimArgs {
         Ok(track)
     }
 
-    /// Simulator settings from the flags, for a circuit of `lap_length` metres seen in
-    /// `look`, validated.
-    pub fn to_config(&self, lap_length: f64, look: Look) -> anyhow::Result<SimConfig> {
+    /// Simulator settings from the flags, for a circuit of `lap_length` metres seen through
+    /// `camera` (the track's), validated.
+    pub fn to_config(&self, lap_length: f64, camera: CameraConfig) -> anyhow::Result<SimConfig> {
         let config = SimConfig {
             laps: self.laps,
             timeout_s: self
@@ -552,8 +552,8 @@ impl SimArgs {
                 physics_dt: self.physics_dt,
                 odometry_hz: self.odometry_hz,
                 camera: CameraConfig {
-                    rate_hz: self.camera_hz,
-                    ..look.camera()
+                    rate_hz: self.camera_hz.unwrap_or(camera.rate_hz),
+                    ..camera
                 },
                 appearance: Appearance {
                     brightness: self.brightness,

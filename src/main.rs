@@ -76,7 +76,7 @@ fn run_sim(args: &SimArgs) -> anyhow::Result<()> {
     let (choice, model) = args.pilot().map_err(anyhow::Error::msg)?;
     let track = args.track()?;
     let circuit = &track.circuit;
-    let config = args.to_config(circuit.length(), track.look())?;
+    let config = args.to_config(circuit.length(), track.camera())?;
     // Folders that cannot be written are refused before the lap, not after it.
     if let Some(dir) = &args.out {
         ensure_writable("--out", dir)?;
@@ -238,12 +238,7 @@ fn run_compare(args: &CompareArgs) -> anyhow::Result<()> {
             ensure_writable("--out", dir)?;
         }
     }
-    let c = compare::compare(
-        &track,
-        Look::BehaviorMetrics.camera(),
-        &args.image,
-        args.pose,
-    )?;
+    let c = compare::compare(&track, track.camera(), &args.image, args.pose)?;
     if let Some(out) = &args.out {
         c.save_side_by_side(out)
             .map_err(|e| anyhow::anyhow!("--out {}: {e}", out.display()))?;

@@ -143,6 +143,47 @@ fn the_expert_completes_simple_circuit_through_the_f1_camera() {
     assert!(l.position_deviation_mae_m < 0.018 * 1.25, "{l:?}");
 }
 
+/// The pre-2021 worlds (`../shared/gazebo-f1-legacy/`): `pista` with the old `f1` car, whose
+/// camera (read from its SDF) is 0.144 m high and looks along the car's −y, and `pista_simple`
+/// (a Blender export whose textures name no texture coordinates) with the current car, found
+/// nowhere beside that world, so the current F1 camera. The expert completes both, both ways.
+#[test]
+fn the_pre_2021_worlds_load_with_their_cars_camera_and_the_expert_completes_them() {
+    let legacy = worlds().join("../gazebo-f1-legacy/worlds");
+    for (world, height, heading) in [
+        ("f1_1_circuit.world", 0.14424, -1.57),
+        ("f1_1_simplecircuit.world", 0.10, -1.57),
+    ] {
+        for reversed in [false, true] {
+            let track = Track::world(&legacy.join(world), reversed)
+                .unwrap_or_else(|e| panic!("{world}: {e}"));
+            let camera = track.camera();
+            assert!((camera.mount.height - height).abs() < 1e-9, "{camera:?}");
+            let spawn = track.spawn.expect("the world places the car");
+            assert!((wrap_angle(spawn.yaw - heading)).abs() < 1e-9, "{spawn:?}");
+            let config = SimConfig {
+                timeout_s: 150.0,
+                world: WorldConfig {
+                    camera,
+                    ..WorldConfig::default()
+                },
+                ..SimConfig::default()
+            };
+            let pilot = ExpertPilot::new(camera, ExpertConfig::default());
+            let l = sim::run(&track, Box::new(pilot), &config)
+                .unwrap()
+                .record
+                .laps;
+            eprintln!(
+                "{world} reversed {reversed}: {:?}, {:.1} m, MAE {:.4} m, lap {:?} s",
+                l.end_reason, l.completed_distance_m, l.position_deviation_mae_m, l.lap_seconds
+            );
+            assert_eq!(l.end_reason, EndReason::LapCompleted, "{world}: {l:?}");
+            assert!(l.position_deviation_mae_m < 0.05, "{world}: {l:?}");
+        }
+    }
+}
+
 /// Writes `files` into a fresh folder laid out as a Gazebo model path: `circuit/model.sdf`
 /// and its meshes.
 fn model(files: &[(&str, &[u8])]) -> (tempfile::TempDir, PathBuf) {
@@ -361,7 +402,7 @@ fn behavior_metrics_network_drives_farther_on_its_own_world() {
         let config = SimConfig {
             timeout_s: 120.0,
             world: WorldConfig {
-                camera: track.look().camera(),
+                camera: track.camera(),
                 ..WorldConfig::default()
             },
             ..SimConfig::default()

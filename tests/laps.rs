@@ -90,7 +90,7 @@ fn assert_clean_lap(track: &Track, measured: &[(&str, bool, f64, f64)], name: &s
     let config = SimConfig {
         timeout_s: 60.0 + circuit.length() / 3.0,
         world: WorldConfig {
-            camera: track.look().camera(),
+            camera: track.camera(),
             ..WorldConfig::default()
         },
         ..SimConfig::default()

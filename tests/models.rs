@@ -65,7 +65,7 @@ fn lap(spec: &str, reverse: bool, pilot: Box<dyn Pilot>) -> LapStats {
     let config = SimConfig {
         timeout_s: 60.0 + track.circuit.length() / 3.0,
         world: WorldConfig {
-            camera: track.look().camera(),
+            camera: track.camera(),
             ..WorldConfig::default()
         },
         ..SimConfig::default()

@@ -19,6 +19,7 @@ use r2r::{Publisher, QosProfile};
 
 use super::params::{ParamError, SimNodeParams};
 use super::{convert, topics, NodeError};
+use crate::base::camera::CameraConfig;
 use crate::base::control::Command;
 use crate::base::sensor::Frame;
 use crate::sim::world::{Driver, Sensors, World};
@@ -81,7 +82,7 @@ impl Driver for Bridge {
 /// Runs the simulator node until SIGINT/SIGTERM.
 pub fn run() -> Result<(), NodeError> {
     let (mut node, p, handler) = super::node_with_params::<SimNodeParams>("sim")?;
-    let settings = p.validate()?;
+    let mut settings = p.validate()?;
     let track = if p.world.is_empty() {
         Track::open(&p.circuit, None, p.reverse, settings.look)
     } else {
@@ -97,6 +98,11 @@ pub fn run() -> Result<(), NodeError> {
         what: e.to_string(),
     })?;
     let circuit = &track.circuit;
+    // A world's car brings its own camera; the node's `camera_hz` still sets the rate.
+    settings.world.camera = CameraConfig {
+        rate_hz: settings.world.camera.rate_hz,
+        ..track.camera()
+    };
     let mut world = World::new(&track, &settings.world).map_err(|e| ParamError::Invalid {
         name: e.name.into(),
         what: e.problem,

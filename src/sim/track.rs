@@ -108,6 +108,9 @@ pub struct Track {
     /// (the circuit's line is that, smoothed, which pulls it inwards in tight bends); `None`
     /// where the band is drawn along the circuit's own line.
     pub painted: Option<ClosedPolyline>,
+    /// The camera of the car a Gazebo world includes, read from the car's SDF; `None` where
+    /// the look's camera is used.
+    pub camera: Option<CameraConfig>,
 }
 
 /// Where the car is put when a run starts.
@@ -188,6 +191,7 @@ impl Track {
             scenery,
             spawn: None,
             painted: None,
+            camera: None,
         }
     }
 
@@ -231,7 +235,13 @@ impl Track {
             scenery: Scenery::Scene(Arc::new(world.scene)),
             spawn: world.spawn,
             painted: Some(ClosedPolyline::new(world.line.points.clone())),
+            camera: world.camera,
         })
+    }
+
+    /// The camera a run on this track sees through: the world's car's, else the look's.
+    pub fn camera(&self) -> CameraConfig {
+        self.camera.unwrap_or_else(|| self.look().camera())
     }
 
     /// The red band's centre as the camera sees it (see [`Track::painted`]).

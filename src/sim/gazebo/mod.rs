@@ -6,6 +6,7 @@
 //! poses, mesh URIs and scales); COLLADA with `dae-parser`, the most complete of the maintained
 //! COLLADA crates (one that keeps each primitive's material, which a SketchUp export needs).
 
+mod car;
 mod collada;
 mod line;
 mod sdf;
@@ -16,6 +17,7 @@ use thiserror::Error;
 
 pub use line::{trace_red_line, RedLine};
 
+use crate::base::camera::CameraConfig;
 use crate::base::geometry::{Pose2, Vec2};
 use crate::sim::scene::{Lighting, Scene};
 
@@ -101,8 +103,11 @@ pub struct LoadedWorld {
     pub scene: Scene,
     /// The red line's centre, in driving order from the start.
     pub line: RedLine,
-    /// Where the world puts Behavior Metrics' car (its `f1` include), if it does.
+    /// Where the world puts Behavior Metrics' car (its `f1` include), if it does, facing the
+    /// way its camera looks.
     pub spawn: Option<Pose2>,
+    /// The camera that car carries, read from its SDF when the car's folder is found.
+    pub camera: Option<CameraConfig>,
 }
 
 /// Farthest a world's vertex may lie from its origin along any axis, metres (Behavior Metrics'
@@ -194,6 +199,7 @@ pub fn load(path: &Path, light: Light) -> Result<LoadedWorld, WorldError> {
             yaw,
         }),
         line,
+        camera: description.camera,
     })
 }
 

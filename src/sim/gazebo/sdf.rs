@@ -5,7 +5,7 @@
 //! `model://NAME/...` is looked up as Gazebo does, in the folders of `GAZEBO_MODEL_PATH`, then
 //! beside the file's own model folder. In a world, `model://sun` is the default light the
 //! scene is shaded with anyway, and an included model whose name starts with `f1` is Behavior
-//! Metrics' car: its pose is where the run starts. Other visual geometry than meshes (boxes,
+//! Metrics' car: its pose is where the run starts, its own SDF gives the camera (`car`). Other visual geometry than meshes (boxes,
 //! planes, ...) is skipped with a warning; everything else unexpected is an error naming the
 //! file.
 
@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use roxmltree::Node;
 
-use super::{Mat4, WorldError};
+use super::{car, Mat4, WorldError};
+use crate::base::camera::CameraConfig;
 use crate::sim::scene::{Sky, DEFAULT_AMBIENT, DEFAULT_BACKGROUND};
 
 /// A mesh a visual draws, and where.
@@ -41,9 +42,11 @@ pub struct Description {
     /// A world's ambient light: its `<scene><ambient>`, else Gazebo's default; `None` for a
     /// model file.
     pub ambient: Option<[f32; 3]>,
+    /// The camera of the car a world includes, read from the car's SDF when it is found.
+    pub camera: Option<CameraConfig>,
 }
 
-fn error(path: &Path, what: impl Into<String>) -> WorldError {
+pub(super) fn error(path: &Path, what: impl Into<String>) -> WorldError {
     WorldError::Sdf {
         path: path.to_path_buf(),
         what: what.into(),
@@ -179,7 +182,7 @@ fn model_folder_name(path: &Path) -> Option<String> {
     Some(path.parent()?.file_name()?.to_string_lossy().into_owned())
 }
 
-fn text_of<'a>(node: Node<'a, '_>, tag: &str) -> Option<&'a str> {
+pub(super) fn text_of<'a>(node: Node<'a, '_>, tag: &str) -> Option<&'a str> {
     node.children()
         .find(|c| c.has_tag_name(tag))
         .and_then(|c| c.text())
@@ -187,7 +190,7 @@ fn text_of<'a>(node: Node<'a, '_>, tag: &str) -> Option<&'a str> {
 }
 
 /// `<pose>x y z roll pitch yaw</pose>` of `node`, identity when absent.
-fn pose(path: &Path, node: Node<'_, '_>) -> Result<Mat4, WorldError> {
+pub(super) fn pose(path: &Path, node: Node<'_, '_>) -> Result<Mat4, WorldError> {
     let Some(text) = text_of(node, "pose") else {
         return Ok(Mat4::IDENTITY);
     };
@@ -195,7 +198,12 @@ fn pose(path: &Path, node: Node<'_, '_>) -> Result<Mat4, WorldError> {
     Ok(Mat4::pose([v[0], v[1], v[2]], [v[3], v[4], v[5]]))
 }
 
-fn numbers(path: &Path, text: &str, n: usize, what: &str) -> Result<Vec<f64>, WorldError> {
+pub(super) fn numbers(
+    path: &Path,
+    text: &str,
+    n: usize,
+    what: &str,
+) -> Result<Vec<f64>, WorldError> {
     let v: Vec<f64> = text
         .split_whitespace()
         .map(|s| s.parse::<f64>())
@@ -292,27 +300,31 @@ fn include(
         return Ok(());
     }
     if model_name.starts_with("f1") {
-        let p = m.apply([0.0, 0.0, 0.0]);
-        let x = m.apply([1.0, 0.0, 0.0]);
-        out.start = Some((p[0], p[1], (x[1] - p[1]).atan2(x[0] - p[0])));
+        let car = car::place(path, uri, &m)?;
+        out.start = Some(car.start);
+        out.camera = car.camera;
         return Ok(());
     }
     let dir = resolve(path, uri)?;
-    let file = ["model.sdf", "model-1_4.sdf", "model-1_3.sdf"]
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|f| f.exists())
-        .ok_or_else(|| {
-            error(
-                path,
-                format!("include '{uri}': {} has no model.sdf", dir.display()),
-            )
-        })?;
+    let file = model_file(&dir).ok_or_else(|| {
+        error(
+            path,
+            format!("include '{uri}': {} has no model.sdf", dir.display()),
+        )
+    })?;
     read_into(&file, &m, out, depth + 1)
 }
 
+/// A model folder's SDF file, as Gazebo picks it.
+pub(super) fn model_file(dir: &Path) -> Option<PathBuf> {
+    ["model.sdf", "model-1_4.sdf", "model-1_3.sdf"]
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|f| f.exists())
+}
+
 /// The file or folder a URI names, relative to the SDF file at `path`.
-fn resolve(path: &Path, uri: &str) -> Result<PathBuf, WorldError> {
+pub(super) fn resolve(path: &Path, uri: &str) -> Result<PathBuf, WorldError> {
     let here = path.parent().unwrap_or(Path::new("."));
     if let Some(rest) = uri.strip_prefix("model://") {
         let mut bases: Vec<PathBuf> = std::env::var_os("GAZEBO_MODEL_PATH")

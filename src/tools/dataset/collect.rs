@@ -500,7 +500,7 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
             let before = sink.count;
             let world_config = WorldConfig {
                 appearance: config.appearance.draw(&mut rng),
-                camera: config.look.camera(),
+                camera: track.camera(),
                 ..WorldConfig::default()
             };
             let rate = world_config.camera.rate_hz;

@@ -9,10 +9,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::base::camera::CameraConfig;
 use crate::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot};
 use crate::evaluation::circuit::lap_file;
 use crate::inference::manifest::resolve_model;
-use crate::sim::{self, Look, Track};
+use crate::sim::{self, Track};
 
 use super::matrix::{cells, Cell, CellSettings, Shard};
 use super::spec::{Experiment, PilotSetup};
@@ -166,7 +167,7 @@ fn check_models(e: &Experiment, todo: &[(Cell, CellSettings)]) -> Result<(), Exp
         if std::mem::replace(&mut seen[cell.model], true) {
             continue;
         }
-        open_pilot(&e.models[cell.model].pilot, e.look()).map_err(|message| {
+        open_pilot(&e.models[cell.model].pilot, e.look().camera()).map_err(|message| {
             ExperimentError::Setup {
                 what: format!("model '{}'", e.models[cell.model].name),
                 message,
@@ -176,9 +177,9 @@ fn check_models(e: &Experiment, todo: &[(Cell, CellSettings)]) -> Result<(), Exp
     Ok(())
 }
 
-fn open_pilot(pilot: &PilotSetup, look: Look) -> Result<Box<dyn Pilot>, String> {
+fn open_pilot(pilot: &PilotSetup, camera: CameraConfig) -> Result<Box<dyn Pilot>, String> {
     Ok(match pilot {
-        PilotSetup::Expert => Box::new(ExpertPilot::new(look.camera(), ExpertConfig::default())),
+        PilotSetup::Expert => Box::new(ExpertPilot::new(camera, ExpertConfig::default())),
         PilotSetup::Network { model, backend, .. } => {
             let path = resolve_model(Path::new(model)).map_err(|err| err.to_string())?;
             Box::new(NetworkPilot::open(&path, backend).map_err(|err| err.to_string())?)
@@ -196,11 +197,11 @@ fn run_cell(
         what: settings.id.clone(),
         message,
     };
-    let pilot = open_pilot(&settings.model.pilot, track.look()).map_err(fail)?;
+    let pilot = open_pilot(&settings.model.pilot, track.camera()).map_err(fail)?;
     let mut config = settings
         .condition
         .sim_config(
-            track.look(),
+            track.camera(),
             settings.laps,
             track.circuit.length(),
             settings.seed,

@@ -10,6 +10,7 @@ use std::str::FromStr;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::base::camera::CameraConfig;
 use crate::base::settings::InvalidSetting;
 use crate::driving::brain::{BrainConfig, Latency};
 use crate::inference::backend::{BackendConfig, BackendKind, Device};
@@ -171,11 +172,11 @@ impl Experiment {
 }
 
 impl Condition {
-    /// The simulator's settings for a run of `laps` laps of a `lap_length` m circuit in
-    /// `look` under this condition, its picture seeded with `seed`, validated.
+    /// The simulator's settings for a run of `laps` laps of a `lap_length` m circuit seen
+    /// through `camera` under this condition, its picture seeded with `seed`, validated.
     pub fn sim_config(
         &self,
-        look: Look,
+        camera: CameraConfig,
         laps: u32,
         lap_length: f64,
         seed: u64,
@@ -185,7 +186,7 @@ impl Condition {
             timeout_s: 60.0 + lap_length * laps as f64 / 3.0,
             ..SimConfig::default()
         };
-        config.world.camera = look.camera();
+        config.world.camera = camera;
         if let Some(hz) = self.camera_hz {
             config.world.camera.rate_hz = hz;
         }
@@ -448,7 +449,7 @@ impl Resolver<'_> {
             name,
         };
         // The simulator's own checks, placed at the condition's key.
-        if let Err(e) = condition.sim_config(look, 1, 100.0, 0) {
+        if let Err(e) = condition.sim_config(look.camera(), 1, 100.0, 0) {
             return Err(self.error(
                 self.locate.key(line, e.name),
                 format!("condition '{}': {e}", condition.name),
