@@ -84,10 +84,17 @@ class Architecture:
     build: type
     shape: tuple[int, int, int]
     preset: str
+    #: Other input sizes (width, height) its weights fit.
+    also: tuple[tuple[int, int], ...] = ()
 
 
 ARCHITECTURES = {
-    "deepest-lstm-tiny-pilotnet": Architecture(DeepestLSTMTinyPilotNet, LSTM_INPUT, "bm-lstm"),
+    # 50x100 (width x height) too: DeepLearningStudio's training code of 2022 resized with
+    # cv2.resize(img, (img_shape[1], img_shape[0])) and --img_shape "100,50,3", i.e. 100 rows
+    # by 50 columns, where Behavior Metrics' brain makes 50 rows by 100 columns. The three
+    # strided convolutions leave 8x11x5 = 440 features either way, so the weights fit both.
+    "deepest-lstm-tiny-pilotnet": Architecture(DeepestLSTMTinyPilotNet, LSTM_INPUT, "bm-lstm",
+                                               also=((50, 100),)),
     "pilotnet": Architecture(PilotNet, PILOTNET_INPUT, "bm-pilotnet"),
 }
 
@@ -363,8 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         if arch is not None:
             _, h, w = arch.shape
             fixed = (w, h)
-            if a.size and tuple(a.size) != fixed:
-                raise ImportError_(f"--size {a.size[0]}x{a.size[1]}: {a.arch} takes {w}x{h}")
+            if a.size and tuple(a.size) in arch.also:
+                fixed = tuple(a.size)
+            elif a.size and tuple(a.size) != fixed:
+                sizes = " or ".join(f"{x}x{y}" for x, y in ((w, h), *arch.also))
+                raise ImportError_(f"--size {a.size[0]}x{a.size[1]}: {a.arch} takes {sizes}")
             if a.layout != "nchw":
                 raise ImportError_(f"--layout {a.layout}: {a.arch} takes NCHW")
         elif src.suffix == ".onnx" and src.is_file():

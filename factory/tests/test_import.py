@@ -48,6 +48,20 @@ def test_behavior_metrics_checkpoint_imports_and_exports_agree(tmp_path, capsys)
     assert (tmp_path / "bm_lstm.onnx").exists() and (tmp_path / "bm_lstm.pt").exists()
 
 
+def test_the_checkpoint_also_imports_in_its_training_orientation(tmp_path, capsys):
+    # DeepLearningStudio's training code resized to 100 rows by 50 columns; the weights fit
+    # that too (440 features either way), and other sizes are refused.
+    status, s = run(["--arch", "deepest-lstm-tiny-pilotnet", "--checkpoint", CHECKPOINT,
+                     "--size", "50x100", "--out", tmp_path, "--name", "rows"], capsys)
+    assert status == 0, s
+    assert s["max_diff_onnx"] < 1e-5 and s["max_diff_torchscript"] < 1e-5
+    spec = yaml.safe_load((tmp_path / "rows.yaml").read_text())
+    assert spec["input"]["size"] == {"width": 50, "height": 100}
+    status, e = run(["--arch", "deepest-lstm-tiny-pilotnet", "--checkpoint", CHECKPOINT,
+                     "--size", "60x100", "--out", tmp_path, "--name", "bad"], capsys)
+    assert status == 2 and "takes 100x50 or 50x100" in e, e
+
+
 def test_checkpoints_that_do_not_fit_are_refused(tmp_path, capsys):
     with pytest.raises(ImportError_, match="does not fit pilotnet: missing"):
         load("pilotnet", CHECKPOINT)
