@@ -62,13 +62,16 @@ pub fn place(world: &Path, uri: &str, placement: &Mat4) -> Result<Car, WorldErro
         .children()
         .find(|n| n.has_tag_name("model"))
         .ok_or_else(|| error(&file, "a car's SDF holds no <model>"))?;
-    // An include's pose replaces the model's own, as in Gazebo.
-    let Some((sensor_frame, sensor)) = camera_sensor(&file, model, placement)? else {
+    // An include's pose replaces the model's own, as in Gazebo. The car is dynamic: whatever
+    // roll or pitch it is spawned with (Montmeló's world gives 0.01 rad), it settles on its
+    // wheels, so its camera is placed from the include's position and heading only.
+    let level = Mat4::pose(origin, [0.0, 0.0, include_heading]);
+    let Some((sensor_frame, sensor)) = camera_sensor(&file, model, &level)? else {
         let mut car = fallback("its SDF has no camera sensor");
         car.file = Some(file);
         return Ok(car);
     };
-    let camera = camera_config(&file, sensor, &sensor_frame, placement)?;
+    let camera = camera_config(&file, sensor, &sensor_frame, &level)?;
     let heading = {
         let c = sensor_frame.apply([0.0; 3]);
         let f = sensor_frame.apply([1.0, 0.0, 0.0]);
@@ -204,7 +207,10 @@ mod tests {
         let (x, y, yaw) = car.start;
         assert!((x - 53.462).abs() < 1e-9 && (y + 10.734).abs() < 1e-9);
         assert!((yaw + 1.57).abs() < 1e-9, "{yaw}");
-        let camera = car.camera.unwrap();
+        assert_is_the_f1_camera(car.camera.unwrap());
+    }
+
+    fn assert_is_the_f1_camera(camera: CameraConfig) {
         let f1 = CameraConfig::behavior_metrics_f1();
         assert_eq!((camera.width, camera.height), (640, 480));
         for (got, want) in [
@@ -236,6 +242,19 @@ mod tests {
         assert!((m.forward - 0.09).abs() < 1e-3, "{m:?}");
         assert!((m.left - 0.05).abs() < 1e-3, "{m:?}");
         assert!(m.pitch.abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_car_spawned_pitched_settles_level_on_its_wheels() {
+        let Some(world) = shared("gazebo-f1/worlds/montmelo_line.world") else {
+            return;
+        };
+        let placement = Mat4::pose([27.18, -31.55, 0.0], [0.0, 0.01, -3.12]);
+        let camera = place(&world, "model://f1_renault", &placement)
+            .unwrap()
+            .camera
+            .unwrap();
+        assert_is_the_f1_camera(camera);
     }
 
     #[test]
