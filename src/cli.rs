@@ -151,6 +151,11 @@ pub struct PredictArgs {
     /// The expert alone, no network.
     #[arg(long, conflicts_with = "model")]
     pub expert_only: bool,
+    /// The Gazebo world the pictures were taken in: the expert reads them through the camera
+    /// of the car it includes (the old `f1`'s is 0.144 m high), else Behavior Metrics' F1
+    /// camera.
+    #[arg(long)]
+    pub world: Option<PathBuf>,
     /// Inference settings.
     #[command(flatten)]
     pub backend: BackendArgs,

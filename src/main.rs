@@ -175,10 +175,14 @@ fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
         Some(NetworkPilot::open(&resolve_model(&args.model)?, &backend)?)
     };
     let name = network.as_ref().map(|n| n.name().to_string());
+    let camera = match &args.world {
+        Some(world) => pilotnet_brain::sim::gazebo::camera(world)?,
+        None => None,
+    };
     let answers = predict::predict(
         &images,
         network.as_mut(),
-        CameraConfig::behavior_metrics_f1(),
+        camera.unwrap_or_else(CameraConfig::behavior_metrics_f1),
     )?;
     let show = |a: Option<predict::Answer>| {
         a.map_or("-".to_string(), |a| format!("{:>7.3} {:>7.3}", a.v, a.w))

@@ -123,6 +123,12 @@ pub fn spawn(path: &Path) -> Result<Option<Pose2>, WorldError> {
     }))
 }
 
+/// The camera of the car the world at `path` includes, when the car's SDF is found: read
+/// from the SDF files alone, no mesh loaded.
+pub fn camera(path: &Path) -> Result<Option<CameraConfig>, WorldError> {
+    Ok(sdf::read(path)?.camera)
+}
+
 /// Loads the world at `path` (a `model.sdf` or a `.world`): every mesh of every model, and the
 /// red line's centre traced from where Behavior Metrics' car starts (a world's `f1` include),
 /// else from the start of the longest straight, clockwise as Behavior Metrics drives.
