@@ -430,6 +430,64 @@ fn behavior_metrics_network_drives_farther_on_its_own_world() {
     assert!(after.completed_distance_m > 80.0, "{after:?}");
 }
 
+/// Behavior Metrics' network fed as DeepLearningStudio trained it (100 rows by 50 columns,
+/// `generated/bm_lstm_rows`) completes SimpleCircuit's world in the world's own light, where
+/// fed as Behavior Metrics' brain feeds it (50 rows by 100) it leaves the road in the first
+/// right-hand bend (measured: a lap of 138.0 s, MAE 0.071 m, against 44.2 m).
+#[cfg(feature = "ort")]
+#[test]
+fn behavior_metrics_network_fed_as_trained_completes_simple_circuit_in_its_worlds_light() {
+    use pilotnet_brain::driving::pilot::NetworkPilot;
+    use pilotnet_brain::inference::backend::BackendConfig;
+    let generated = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("generated");
+    let track = Track::world_in(
+        &worlds().join("worlds/simple_circuit.world"),
+        false,
+        gazebo::Light::World,
+    )
+    .unwrap();
+    let drive = |model: &str| {
+        let path = generated.join(model);
+        assert!(
+            path.exists(),
+            "{} missing: run scripts/setup.sh",
+            path.display()
+        );
+        let config = SimConfig {
+            timeout_s: 200.0,
+            world: WorldConfig {
+                camera: track.camera(),
+                ..WorldConfig::default()
+            },
+            ..SimConfig::default()
+        };
+        let pilot = NetworkPilot::open(&path, &BackendConfig::default()).unwrap();
+        sim::run(&track, Box::new(pilot), &config)
+            .unwrap()
+            .record
+            .laps
+    };
+    let (as_fed, as_trained) = (
+        drive("bm_lstm/bm_lstm.onnx"),
+        drive("bm_lstm_rows/bm_lstm_rows.onnx"),
+    );
+    eprintln!(
+        "fed as Behavior Metrics feeds it: {:?} after {:.1} m; as trained: {:?}, {:?} s, MAE {:.3} m",
+        as_fed.end_reason,
+        as_fed.completed_distance_m,
+        as_trained.end_reason,
+        as_trained.lap_seconds,
+        as_trained.position_deviation_mae_m
+    );
+    assert_eq!(
+        as_trained.end_reason,
+        EndReason::LapCompleted,
+        "{as_trained:?}"
+    );
+    assert!(as_trained.position_deviation_mae_m < 0.1, "{as_trained:?}");
+    assert_eq!(as_fed.end_reason, EndReason::LeftRoad, "{as_fed:?}");
+}
+
 /// Copies the folder `from` into `to`, files and sub-folders.
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
