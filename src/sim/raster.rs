@@ -44,7 +44,7 @@ impl Grid {
         let cols = (((b[2] - b[0]) / CELL_M).ceil() as usize).max(1);
         let rows = (((b[3] - b[1]) / CELL_M).ceil() as usize).max(1);
         let mut cells = vec![Vec::new(); cols * rows];
-        for (i, t) in scene.triangles.iter().enumerate() {
+        for (i, t) in scene.world_triangles().iter().enumerate() {
             let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
             for p in &t.p {
                 x0 = x0.min(p[0]);
@@ -381,9 +381,42 @@ impl Raster {
             {
                 continue;
             }
-            self.visibility(t, &v, near, scratch);
+            self.visibility(t, tri.shade, &v, near, scratch);
         }
         scratch.near = near_list;
+
+        // The car's body, carried by the car: its corners from the car's frame into the
+        // world at this pose, lit for the way it faces now.
+        for t in self.scene.body.clone() {
+            let tri = &self.scene.triangles[t];
+            let place = |p: &Vec3| {
+                [
+                    pose.p.x as f32 + p[0] * cy - p[1] * sy,
+                    pose.p.y as f32 + p[0] * sy + p[1] * cy,
+                    p[2],
+                ]
+            };
+            let world = tri.p.map(|p| place(&p));
+            let n = tri.normal();
+            let n = [n[0] * cy - n[1] * sy, n[0] * sy + n[1] * cy, n[2]];
+            let to_eye = [
+                cam[0] - world[0][0],
+                cam[1] - world[0][1],
+                cam[2] - world[0][2],
+            ];
+            if n[0] * to_eye[0] + n[1] * to_eye[1] + n[2] * to_eye[2] <= 0.0 {
+                continue;
+            }
+            let v = [0, 1, 2].map(|i| CamVertex {
+                p: to_cam(&world[i]),
+                uv: tri.uv[i],
+            });
+            if v.iter().all(|v| v.p[2] < near) || v.iter().all(|v| v.p[2] > far) {
+                continue;
+            }
+            let shade = self.scene.shade(n, tri.material);
+            self.visibility(t as u32, shade, &v, near, scratch);
+        }
 
         // Shading: each pixel once, with what is visible there; the sky (or, below the
         // horizon, the horizon's colour) where nothing is.
@@ -446,7 +479,14 @@ impl Raster {
     }
 
     /// Clips the triangle at the near plane and marks the pixels where it is the nearest.
-    fn visibility(&self, t: u32, v: &[CamVertex; 3], near: f32, scratch: &mut Scratch) {
+    fn visibility(
+        &self,
+        t: u32,
+        shade: [f32; 3],
+        v: &[CamVertex; 3],
+        near: f32,
+        scratch: &mut Scratch,
+    ) {
         let tri = &self.scene.triangles[t as usize];
         // Sutherland–Hodgman against z ≥ near: at most four corners.
         let mut poly = [v[0]; 4];
@@ -509,8 +549,8 @@ impl Raster {
             w: pw,
             u: plane(3),
             v: plane(4),
-            shade: tri.shade,
-            flat: tri.shade.map(|c| (c * 255.0).clamp(0.0, 255.0) as u8),
+            shade,
+            flat: shade.map(|c| (c * 255.0).clamp(0.0, 255.0) as u8),
             texture: material.texture.map(|t| t as u32),
             triangle: t,
         });

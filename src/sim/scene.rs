@@ -219,8 +219,12 @@ impl Triangle {
 /// Triangles, materials and textures, and the sky behind them.
 #[derive(Debug, Clone, Default)]
 pub struct Scene {
-    /// The triangles.
+    /// The triangles: the world's, then the car's body ([`Scene::body`]).
     pub triangles: Vec<Triangle>,
+    /// The triangles the car carries (its body, where a world's car has a mesh): the last
+    /// ones, their corners in the car's frame (x ahead, y left, z up from its origin), placed
+    /// and lit by the renderer at each pose. Empty for a scene without a car.
+    pub body: std::ops::Range<usize>,
     /// The materials they use.
     pub materials: Vec<Material>,
     /// The textures the materials use.
@@ -269,10 +273,22 @@ impl Scene {
         if len.is_nan() || len <= 1e-12 {
             return;
         }
+        let shade = self.shade(n, material);
+        self.triangles.push(Triangle {
+            p,
+            uv,
+            material,
+            shade,
+        });
+    }
+
+    /// The colour factor of a face of `material` whose normal (any length above 0) is `n`.
+    pub fn shade(&self, n: Vec3, material: u32) -> [f32; 3] {
         let m = &self.materials[material as usize];
-        let shade = match m.shading {
+        match m.shading {
             Shading::Constant => m.color,
             Shading::Lambert => {
+                let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
                 let [lx, ly, lz] = SUN_DIRECTION;
                 let l = (lx * lx + ly * ly + lz * lz).sqrt();
                 let cos = -(n[0] * lx + n[1] * ly + n[2] * lz) / (len * l);
@@ -285,16 +301,25 @@ impl Scene {
                 [0, 1, 2]
                     .map(|k| self.lighting.ambient[k] * m.ambient[k] + sun * diffuse * m.color[k])
             }
-        };
-        self.triangles.push(Triangle {
-            p,
-            uv,
-            material,
-            shade,
-        });
+        }
     }
 
-    /// The axis-aligned bounds of the triangles in the ground plane: (min x, min y, max x,
+    /// The triangles that are the car's body from here on: everything added since
+    /// `first` (see [`Scene::body`]).
+    pub fn mark_body(&mut self, first: usize) {
+        self.body = first.min(self.triangles.len())..self.triangles.len();
+    }
+
+    /// The world's triangles, the car's body left out.
+    pub fn world_triangles(&self) -> &[Triangle] {
+        if self.body.is_empty() {
+            &self.triangles
+        } else {
+            &self.triangles[..self.body.start]
+        }
+    }
+
+    /// The axis-aligned bounds of the world's triangles in the ground plane: (min x, min y, max x,
     /// max y), or `None` for an empty scene.
     pub fn bounds(&self) -> Option<[f32; 4]> {
         let mut b = [
@@ -303,7 +328,7 @@ impl Scene {
             f32::NEG_INFINITY,
             f32::NEG_INFINITY,
         ];
-        for t in &self.triangles {
+        for t in self.world_triangles() {
             for p in &t.p {
                 b = [
                     b[0].min(p[0]),

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use roxmltree::Node;
 
-use super::sdf::{error, model_file, numbers, pose, resolve, text_of};
+use super::sdf::{error, link_meshes, model_file, numbers, pose, resolve, text_of, MeshVisual};
 use super::{Mat4, WorldError};
 use crate::base::camera::{CameraConfig, CameraMount};
 
@@ -27,6 +27,10 @@ pub struct Car {
     pub camera: Option<CameraConfig>,
     /// The car's SDF file, when found.
     pub file: Option<PathBuf>,
+    /// Its body's COLLADA meshes, placed in the car's frame (x ahead, y left, z up from its
+    /// origin). Other geometry (the camera's marker spheres) and other mesh formats
+    /// (`f1_renault`'s `Car.obj`, which ends inside the camera's near clip) are not drawn.
+    pub body: Vec<MeshVisual>,
 }
 
 /// Frame rate used for a camera whose `<update_rate>` is 0 (as fast as the simulator runs):
@@ -44,6 +48,7 @@ pub fn place(world: &Path, uri: &str, placement: &Mat4) -> Result<Car, WorldErro
             start: (origin[0], origin[1], include_heading),
             camera: None,
             file: None,
+            body: Vec::new(),
         }
     };
     let Ok(dir) = resolve(world, uri) else {
@@ -78,11 +83,36 @@ pub fn place(world: &Path, uri: &str, placement: &Mat4) -> Result<Car, WorldErro
         (f[1] - c[1]).atan2(f[0] - c[0])
     };
     tracing::debug!(file = %file.display(), ?camera, heading, "the car's camera");
+    // The car's frame: its origin, x the way it drives.
+    let car_frame = Mat4::pose([0.0; 3], [0.0, 0.0, include_heading - heading]);
+    let body = body(&file, model, &car_frame)?;
     Ok(Car {
         start: (origin[0], origin[1], heading),
         camera: Some(camera),
         file: Some(file),
+        body,
     })
+}
+
+/// The COLLADA meshes the links of `model` draw, placed by `frame`.
+fn body(file: &Path, model: Node, frame: &Mat4) -> Result<Vec<MeshVisual>, WorldError> {
+    let mut meshes = Vec::new();
+    for link in model.children().filter(|n| n.has_tag_name("link")) {
+        for (visual, kind) in link_meshes(file, link, frame, &mut meshes)? {
+            tracing::debug!(file = %file.display(), visual, kind, "the car's visual is not drawn");
+        }
+    }
+    meshes.retain(|m| {
+        let dae = m
+            .file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("dae"));
+        if !dae {
+            tracing::debug!(mesh = %m.file.display(), "the car's mesh is not COLLADA: not drawn");
+        }
+        dae
+    });
+    Ok(meshes)
 }
 
 /// The car's camera sensor and its frame in the world: the first camera whose name says

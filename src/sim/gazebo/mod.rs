@@ -158,24 +158,7 @@ pub fn load(path: &Path, light: Light) -> Result<LoadedWorld, WorldError> {
                 what: format!("mesh {} is not COLLADA (.dae)", mesh.file.display()),
             });
         }
-        let before = scene.triangles.len();
-        collada::load(&mesh.file, &mesh.placement, &mut scene, &mut cache)?;
-        // A damaged number or scale puts a vertex anywhere: refused here, by its mesh.
-        let placed = &scene.triangles[before..];
-        if let Some(v) = placed
-            .iter()
-            .flat_map(|t| t.p)
-            .find(|v| v.iter().any(|c| c.is_nan() || c.abs() > MAX_COORDINATE_M))
-        {
-            return Err(WorldError::Collada {
-                path: mesh.file.clone(),
-                what: format!(
-                    "a vertex placed at ({}, {}, {}) m, beyond the {MAX_COORDINATE_M} m a \
-                     circuit's world may reach",
-                    v[0], v[1], v[2]
-                ),
-            });
-        }
+        add_mesh(mesh, &mut scene, &mut cache)?;
     }
     let start = description.start.map(|(x, y, yaw)| (Vec2::new(x, y), yaw));
     let line = trace_red_line(&scene, start).map_err(|what| WorldError::Line {
@@ -190,6 +173,12 @@ pub fn load(path: &Path, light: Light) -> Result<LoadedWorld, WorldError> {
     for (m, red) in scene.materials.iter_mut().zip(paint) {
         m.on_top = red;
     }
+    // The car's body last, in the car's frame: it is not the world the line is traced in.
+    let first = scene.triangles.len();
+    for mesh in &description.body {
+        add_mesh(mesh, &mut scene, &mut cache)?;
+    }
+    scene.mark_body(first);
     let name = description.name.unwrap_or_else(|| {
         path.parent()
             .and_then(|p| p.file_name())
@@ -207,6 +196,32 @@ pub fn load(path: &Path, light: Light) -> Result<LoadedWorld, WorldError> {
         line,
         camera: description.camera,
     })
+}
+
+/// Adds the COLLADA mesh `mesh` to `scene`; a vertex placed at no finite place, or beyond
+/// [`MAX_COORDINATE_M`] (a damaged number or scale), is an error naming the mesh.
+fn add_mesh(
+    mesh: &sdf::MeshVisual,
+    scene: &mut Scene,
+    cache: &mut collada::Cache,
+) -> Result<(), WorldError> {
+    let before = scene.triangles.len();
+    collada::load(&mesh.file, &mesh.placement, scene, cache)?;
+    if let Some(v) = scene.triangles[before..]
+        .iter()
+        .flat_map(|t| t.p)
+        .find(|v| v.iter().any(|c| c.is_nan() || c.abs() > MAX_COORDINATE_M))
+    {
+        return Err(WorldError::Collada {
+            path: mesh.file.clone(),
+            what: format!(
+                "a vertex placed at ({}, {}, {}) m, beyond the {MAX_COORDINATE_M} m a \
+                 circuit's world may reach",
+                v[0], v[1], v[2]
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A 4×4 affine transform (row-major; points are columns: world = M · local).

@@ -44,6 +44,8 @@ pub struct Description {
     pub ambient: Option<[f32; 3]>,
     /// The camera of the car a world includes, read from the car's SDF when it is found.
     pub camera: Option<CameraConfig>,
+    /// The meshes of that car's body, placed in the car's frame (x ahead, y left, z up).
+    pub body: Vec<MeshVisual>,
 }
 
 pub(super) fn error(path: &Path, what: impl Into<String>) -> WorldError {
@@ -246,6 +248,21 @@ fn link(
     parent: &Mat4,
     out: &mut Description,
 ) -> Result<(), WorldError> {
+    for (visual, kind) in link_meshes(path, node, parent, &mut out.meshes)? {
+        tracing::warn!(file = %path.display(), visual, kind, "visual geometry other than a mesh is not drawn");
+    }
+    Ok(())
+}
+
+/// The meshes the visuals of the link `node` (placed by `parent`) draw, added to `meshes`;
+/// returns the visuals drawing something else (name, geometry), which are not drawn.
+pub(super) fn link_meshes(
+    path: &Path,
+    node: Node<'_, '_>,
+    parent: &Mat4,
+    meshes: &mut Vec<MeshVisual>,
+) -> Result<Vec<(String, String)>, WorldError> {
+    let mut skipped = Vec::new();
     let m = parent.mul(&pose(path, node)?);
     for visual in node.children().filter(|c| c.has_tag_name("visual")) {
         let v = m.mul(&pose(path, visual)?);
@@ -259,7 +276,7 @@ fn link(
                 .find(Node::is_element)
                 .map(|c| c.tag_name().name())
                 .unwrap_or("nothing");
-            tracing::warn!(file = %path.display(), visual = name, kind, "visual geometry other than a mesh is not drawn");
+            skipped.push((name.to_string(), kind.to_string()));
             continue;
         };
         let uri = text_of(mesh, "uri")
@@ -275,12 +292,12 @@ fn link(
             [0.0, 0.0, scale[2], 0.0],
             [0.0, 0.0, 0.0, 1.0],
         ]);
-        out.meshes.push(MeshVisual {
+        meshes.push(MeshVisual {
             file,
             placement: v.mul(&scaling),
         });
     }
-    Ok(())
+    Ok(skipped)
 }
 
 fn include(
@@ -303,6 +320,7 @@ fn include(
         let car = car::place(path, uri, &m)?;
         out.start = Some(car.start);
         out.camera = car.camera;
+        out.body = car.body;
         return Ok(());
     }
     let dir = resolve(path, uri)?;
