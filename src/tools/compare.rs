@@ -136,6 +136,8 @@ enum Kind {
     Wall,
     Ground(u32),
     Line,
+    /// The car's own body (the old car's shows in its camera): in no region.
+    Car,
 }
 
 /// Each pixel's kind, from the triangle the renderer drew there.
@@ -144,15 +146,16 @@ fn kinds(scene: &Scene, surfaces: &[Option<u32>]) -> Vec<Kind> {
         .iter()
         .map(|s| match s {
             None => Kind::Sky,
+            Some(t) if scene.body.contains(&(*t as usize)) => Kind::Car,
             Some(t) => {
                 let tri = &scene.triangles[*t as usize];
-                if scene.materials[tri.material as usize].on_top {
-                    return Kind::Line;
-                }
                 let n = tri.normal();
                 let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
                 if n[2].abs() < 0.5 * len {
+                    // A wall, whatever its paint: pista's are partly the line's red.
                     Kind::Wall
+                } else if scene.materials[tri.material as usize].on_top {
+                    Kind::Line
                 } else {
                     Kind::Ground(tri.material)
                 }
