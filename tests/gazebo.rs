@@ -13,6 +13,7 @@ use pilotnet_brain::driving::pilot::{ExpertConfig, ExpertPilot};
 use pilotnet_brain::evaluation::circuit::{Circuit, RoadGeometry};
 use pilotnet_brain::evaluation::laps::EndReason;
 use pilotnet_brain::sim::gazebo;
+use pilotnet_brain::sim::track::Scenery;
 use pilotnet_brain::sim::world::WorldConfig;
 use pilotnet_brain::sim::{self, Look, SimConfig, Spawn, Track};
 
@@ -601,4 +602,40 @@ fn gazebos_own_frames_are_drawn_in_their_worlds_light() {
             }
         }
     }
+}
+
+#[test]
+fn the_old_datasets_frame_is_pista_through_the_old_cars_camera_with_its_body_in_view() {
+    // A frame of DeepLearningStudio's older dataset against the pre-2021 `pista` world, seen
+    // through the old car's camera (0.144 m, from its SDF) with the car's own body drawn
+    // from its mesh: the line's centre to 6 px and its width to 20 % on every measured row,
+    // the last one too, where the body covers part of the line (before the body was drawn
+    // that row was 29 px and 67 % off), and the world's grey background for its sky.
+    use pilotnet_brain::tools::compare;
+    let frame = worlds().join("../gazebo-frames/dls_old_dataset_frame.png");
+    let track = Track::world_in(
+        &worlds().join("../gazebo-f1-legacy/worlds/f1_1_circuit.world"),
+        false,
+        gazebo::Light::World,
+    )
+    .unwrap();
+    let Scenery::Scene(scene) = &track.scenery else {
+        panic!("a world is a scene")
+    };
+    assert!(
+        scene.body.len() > 1000,
+        "the old car's body: {:?}",
+        scene.body
+    );
+    let c = compare::compare(&track, track.camera(), &frame, None).unwrap();
+    eprintln!("{}", c.table());
+    for (a, b) in c.real_line.iter().zip(&c.rendered_line) {
+        let (Some(x), Some(y), Some(wa), Some(wb)) = (a.centre, b.centre, a.width, b.width) else {
+            panic!("row {}: the line in one picture only: {a:?} {b:?}", a.row);
+        };
+        assert!((x - y).abs() <= 6.0, "row {}: {x} vs {y}", a.row);
+        assert!((wb / wa - 1.0).abs() <= 0.2, "row {}: {wa} vs {wb}", a.row);
+    }
+    let sky = c.regions.iter().find(|r| r.region == "sky, top").unwrap();
+    assert!(sky.difference.iter().all(|d| d.abs() <= 1.0), "{sky:?}");
 }
