@@ -173,8 +173,8 @@ pub struct CompareArgs {
     /// circuit (built-in, CSV) in Behavior Metrics' look.
     #[arg(long)]
     pub world: String,
-    /// A Gazebo world file's light: `world` (Gazebo's, from the file) or `first` (the look
-    /// the shipped networks were trained in).
+    /// A Gazebo world file's light: `world` (Gazebo's, from the file), `sun` (Gazebo's with
+    /// no ambient term) or `first` (the look the shipped networks were trained in).
     #[arg(long, default_value_t = Light::World)]
     pub light: Light,
     /// Where the camera's car stood, `X,Y,YAW` [default: searched along the circuit for the
@@ -382,9 +382,9 @@ pub struct SimArgs {
     #[arg(long, default_value_t = Look::default())]
     pub look: Look,
     /// A Gazebo world file's light: `first` (the look the shipped networks were trained in:
-    /// no ambient light, textures at half) or `world` (Gazebo's, from the world's
+    /// no ambient light, textures at half), `world` (Gazebo's, from the world's
     /// `<scene><ambient>`, as its camera frames show it; the shipped networks do not drive
-    /// in it yet).
+    /// in it yet) or `sun` (Gazebo's with no ambient term, the sun alone).
     #[arg(long, default_value_t = Light::First)]
     pub light: Light,
     /// Who drives [default: model].

@@ -565,19 +565,33 @@ fn a_line_painted_with_a_texture_and_a_missing_texture_load_as_gazebo_loads_them
 #[test]
 fn gazebos_own_frames_are_drawn_in_their_worlds_light() {
     // Raw frames of Behavior Metrics' F1 camera (../shared/gazebo-frames), each against the
-    // world it was taken in, drawn in that world's light: SimpleCircuit's (ambient 1) and
-    // Montmelo's (Gazebo's default 0.4). Their line and asphalt come out within two levels.
+    // world it was taken in, drawn in that world's light: SimpleCircuit's (ambient 1),
+    // Montmelo's (Gazebo's default 0.4), and SimpleCircuit's frames of a version with no
+    // ambient term (the sun alone). Their line and asphalt come out within two levels.
     use pilotnet_brain::base::camera::CameraConfig;
     use pilotnet_brain::tools::compare;
     let frames = worlds().join("../gazebo-frames");
-    for (frame, world) in [
-        ("bm_first_image_r0c0.png", "simple_circuit"),
-        ("bm_first_image_r2c1.png", "montmelo_line"),
+    for (frame, world, light) in [
+        (
+            "bm_first_image_r0c0.png",
+            "simple_circuit",
+            gazebo::Light::World,
+        ),
+        (
+            "bm_first_image_r2c1.png",
+            "montmelo_line",
+            gazebo::Light::World,
+        ),
+        (
+            "bm_first_image_r1c1.png",
+            "simple_circuit",
+            gazebo::Light::Sun,
+        ),
     ] {
         let track = Track::world_in(
             &worlds().join(format!("worlds/{world}.world")),
             false,
-            gazebo::Light::World,
+            light,
         )
         .unwrap();
         let c = compare::compare(

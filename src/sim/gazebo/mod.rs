@@ -70,6 +70,9 @@ pub enum Light {
     /// Gazebo's light from the world file, as its camera frames show it
     /// ([`Lighting::world`]; a bare `model.sdf` sets none and stays in the first look).
     World,
+    /// Gazebo's light with no ambient term, the sun alone ([`Lighting::world`] of black):
+    /// the light of the frames of SimpleCircuit whose line is (177, 0, 0).
+    Sun,
 }
 
 impl std::str::FromStr for Light {
@@ -78,7 +81,10 @@ impl std::str::FromStr for Light {
         match s {
             "first" => Ok(Light::First),
             "world" => Ok(Light::World),
-            _ => Err(format!("unknown light '{s}' (expected first or world)")),
+            "sun" => Ok(Light::Sun),
+            _ => Err(format!(
+                "unknown light '{s}' (expected first, world or sun)"
+            )),
         }
     }
 }
@@ -88,6 +94,7 @@ impl std::fmt::Display for Light {
         f.write_str(match self {
             Light::First => "first",
             Light::World => "world",
+            Light::Sun => "sun",
         })
     }
 }
@@ -147,6 +154,7 @@ pub fn load(path: &Path, light: Light) -> Result<LoadedWorld, WorldError> {
     scene.sky = description.sky.unwrap_or_default();
     scene.lighting = match (light, description.ambient) {
         (Light::World, Some(ambient)) => Lighting::world(ambient),
+        (Light::Sun, _) => Lighting::world([0.0; 3]),
         _ => Lighting::FIRST,
     };
     let mut cache = collada::Cache::default();
