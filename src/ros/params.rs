@@ -20,6 +20,7 @@ use crate::driving::brain::BrainConfig;
 use crate::driving::health::HealthConfig;
 use crate::evaluation::laps::Direction;
 use crate::inference::backend::{BackendConfig, BackendKind, Device};
+use crate::sim::gazebo::Light;
 use crate::sim::world::WorldConfig;
 use crate::sim::{Look, Spawn};
 
@@ -375,6 +376,9 @@ pub struct SimNodeParams {
     pub world: String,
     /// `gazebo` (Behavior Metrics' world and F1 camera) or `classic`.
     pub look: String,
+    /// A `world`'s light: `first` (the shipped networks'), `world` (Gazebo's, from the world
+    /// file) or `sun` (Gazebo's without its ambient term).
+    pub light: String,
     /// Drive it the other way round.
     pub reverse: bool,
     /// Where the car starts: `X,Y,YAW` in the world frame (metres, radians), as Gazebo's
@@ -402,6 +406,7 @@ impl Default for SimNodeParams {
             circuit: "lakeside".into(),
             world: String::new(),
             look: Look::default().as_str().into(),
+            light: Light::default().to_string(),
             reverse: false,
             start_pose: String::new(),
             camera_hz: world.camera.rate_hz,
@@ -423,6 +428,8 @@ impl Default for SimNodeParams {
 pub struct SimNodeSettings {
     /// The look (a `world` is always Behavior Metrics').
     pub look: Look,
+    /// A `world`'s light.
+    pub light: Light,
     /// The world.
     pub world: WorldConfig,
     /// Simulated seconds per wall second.
@@ -437,6 +444,10 @@ impl SimNodeParams {
         } else {
             Look::BehaviorMetrics
         };
+        let light: Light = self
+            .light
+            .parse()
+            .map_err(|e: String| invalid("light", e))?;
         let spawn = match self.start_pose.as_str() {
             "" => Spawn::Track,
             text => Spawn::Pose(Spawn::parse_pose(text).map_err(|e| invalid("start_pose", e))?),
@@ -457,6 +468,7 @@ impl SimNodeParams {
         topic("topics.cmd_vel", &self.topics.cmd_vel)?;
         Ok(SimNodeSettings {
             look,
+            light,
             world,
             real_time_factor,
         })
@@ -595,6 +607,21 @@ mod tests {
         assert_eq!(s.stall_timeout, BrainConfig::default().stall_timeout);
         let sim = SimNodeParams::default().validate().unwrap();
         assert_eq!(sim.world, WorldConfig::default());
+    }
+
+    #[test]
+    fn a_worlds_light_is_one_the_simulator_knows() {
+        let sun = SimNodeParams {
+            light: "sun".into(),
+            ..Default::default()
+        };
+        assert_eq!(sun.validate().unwrap().light, Light::Sun);
+        let dusk = SimNodeParams {
+            light: "dusk".into(),
+            ..Default::default()
+        };
+        let e = dusk.validate().unwrap_err().to_string();
+        assert!(e.contains("light") && e.contains("dusk"), "{e}");
     }
 
     /// Each wrong value is refused naming its parameter, with the core's reason.

@@ -86,7 +86,7 @@ pub fn run() -> Result<(), NodeError> {
     let track = if p.world.is_empty() {
         Track::open(&p.circuit, None, p.reverse, settings.look)
     } else {
-        Track::world(Path::new(&p.world), p.reverse)
+        Track::world_in(Path::new(&p.world), p.reverse, settings.light)
     }
     .map_err(|e| ParamError::Invalid {
         name: if p.world.is_empty() {
