@@ -355,67 +355,53 @@ impl Raster {
             (self.scene.materials[tri.material as usize].on_top, *t)
         };
         scratch.near.sort_unstable_by_key(key);
+        // A triangle's corners (world frame) and normal into the camera frame; `None` for a
+        // back face (Gazebo culls them: the camera must be on the side the corners wind
+        // counter-clockwise around) or one wholly outside the view.
+        let (kx, ky) = (self.half_width_slope, self.half_height_slope);
+        let project = |p: &[Vec3; 3], uv: &[[f32; 2]; 3], n: Vec3| {
+            let to_eye = [cam[0] - p[0][0], cam[1] - p[0][1], cam[2] - p[0][2]];
+            if n[0] * to_eye[0] + n[1] * to_eye[1] + n[2] * to_eye[2] <= 0.0 {
+                return None;
+            }
+            let v = [0, 1, 2].map(|i| CamVertex {
+                p: to_cam(&p[i]),
+                uv: uv[i],
+            });
+            let outside = v.iter().all(|v| v.p[2] < near)
+                || v.iter().all(|v| v.p[2] > far)
+                || v.iter().all(|v| v.p[0] > kx * v.p[2])
+                || v.iter().all(|v| v.p[0] < -kx * v.p[2])
+                || v.iter().all(|v| v.p[1] > ky * v.p[2])
+                || v.iter().all(|v| v.p[1] < -ky * v.p[2]);
+            (!outside).then_some(v)
+        };
         let near_list = std::mem::take(&mut scratch.near);
         for &t in &near_list {
             let tri = &self.scene.triangles[t as usize];
-            // Fronts only (Gazebo culls back faces): the camera must be on the side the
-            // corners wind counter-clockwise around.
-            let (a, n) = (tri.p[0], tri.normal());
-            let to_eye = [cam[0] - a[0], cam[1] - a[1], cam[2] - a[2]];
-            if n[0] * to_eye[0] + n[1] * to_eye[1] + n[2] * to_eye[2] <= 0.0 {
-                continue;
+            if let Some(v) = project(&tri.p, &tri.uv, tri.normal()) {
+                self.visibility(t, tri.shade, &v, near, scratch);
             }
-            let v = [0, 1, 2].map(|i| CamVertex {
-                p: to_cam(&tri.p[i]),
-                uv: tri.uv[i],
-            });
-            if v.iter().all(|v| v.p[2] < near) || v.iter().all(|v| v.p[2] > far) {
-                continue;
-            }
-            // Wholly left, right, above or below the view.
-            let (kx, ky) = (self.half_width_slope, self.half_height_slope);
-            if v.iter().all(|v| v.p[0] > kx * v.p[2])
-                || v.iter().all(|v| v.p[0] < -kx * v.p[2])
-                || v.iter().all(|v| v.p[1] > ky * v.p[2])
-                || v.iter().all(|v| v.p[1] < -ky * v.p[2])
-            {
-                continue;
-            }
-            self.visibility(t, tri.shade, &v, near, scratch);
         }
         scratch.near = near_list;
 
         // The car's body, carried by the car: its corners from the car's frame into the
         // world at this pose, lit for the way it faces now.
+        let turn = |p: Vec3| [p[0] * cy - p[1] * sy, p[0] * sy + p[1] * cy, p[2]];
         for t in self.scene.body.clone() {
             let tri = &self.scene.triangles[t];
-            let place = |p: &Vec3| {
+            let world = tri.p.map(|p| {
                 [
                     pose.p.x as f32 + p[0] * cy - p[1] * sy,
                     pose.p.y as f32 + p[0] * sy + p[1] * cy,
                     p[2],
                 ]
-            };
-            let world = tri.p.map(|p| place(&p));
-            let n = tri.normal();
-            let n = [n[0] * cy - n[1] * sy, n[0] * sy + n[1] * cy, n[2]];
-            let to_eye = [
-                cam[0] - world[0][0],
-                cam[1] - world[0][1],
-                cam[2] - world[0][2],
-            ];
-            if n[0] * to_eye[0] + n[1] * to_eye[1] + n[2] * to_eye[2] <= 0.0 {
-                continue;
-            }
-            let v = [0, 1, 2].map(|i| CamVertex {
-                p: to_cam(&world[i]),
-                uv: tri.uv[i],
             });
-            if v.iter().all(|v| v.p[2] < near) || v.iter().all(|v| v.p[2] > far) {
-                continue;
+            let n = turn(tri.normal());
+            if let Some(v) = project(&world, &tri.uv, n) {
+                let shade = self.scene.shade(n, tri.material);
+                self.visibility(t as u32, shade, &v, near, scratch);
             }
-            let shade = self.scene.shade(n, tri.material);
-            self.visibility(t as u32, shade, &v, near, scratch);
         }
 
         // Shading: each pixel once, with what is visible there; the sky (or, below the
