@@ -3,8 +3,9 @@
 //!
 //! The red line is every horizontal Lambert triangle on the ground that looks red — pure red
 //! (1, 0, 0) paint (Behavior Metrics' `Color_A01`/`Color_A05`) or a red texture; the darker
-//! red kerbs of Montreal are not. From a start point the tracer steps 0.2 m along the line's direction, looks across the
-//! line there for the red band, and moves to the middle of it, until it is back where it began.
+//! red kerbs of Montreal are not. From a start point the tracer steps 0.2 m along the line's
+//! direction, looks across the line there for the red band, and moves to the middle of it,
+//! until it is back where it began.
 //! The road is the ground material under the line; its width is measured across the line every
 //! few metres and the median kept.
 

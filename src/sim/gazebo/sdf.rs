@@ -5,9 +5,9 @@
 //! `model://NAME/...` is looked up as Gazebo does, in the folders of `GAZEBO_MODEL_PATH`, then
 //! beside the file's own model folder. In a world, `model://sun` is the default light the
 //! scene is shaded with anyway, and an included model whose name starts with `f1` is Behavior
-//! Metrics' car: its pose is where the run starts, its own SDF gives the camera (`car`). Other visual geometry than meshes (boxes,
-//! planes, ...) is skipped with a warning; everything else unexpected is an error naming the
-//! file.
+//! Metrics' car: its pose is where the run starts, its own SDF gives the camera and the body
+//! (`car`). Other visual geometry than meshes (boxes, planes, ...) is skipped with a warning;
+//! everything else unexpected is an error naming the file.
 
 use std::path::{Path, PathBuf};
 
@@ -249,7 +249,10 @@ fn link(
     out: &mut Description,
 ) -> Result<(), WorldError> {
     for (visual, kind) in link_meshes(path, node, parent, &mut out.meshes)? {
-        tracing::warn!(file = %path.display(), visual, kind, "visual geometry other than a mesh is not drawn");
+        tracing::warn!(
+            file = %path.display(), visual, kind,
+            "visual geometry other than a mesh is not drawn"
+        );
     }
     Ok(())
 }
