@@ -242,7 +242,7 @@ fn run_compare(args: &CompareArgs) -> anyhow::Result<()> {
             ensure_writable("--out", dir)?;
         }
     }
-    let c = compare::compare(&track, track.camera(), &args.image, args.pose)?;
+    let c = compare::compare(&track, &args.image, args.pose)?;
     if let Some(out) = &args.out {
         c.save_side_by_side(out)
             .map_err(|e| anyhow::anyhow!("--out {}: {e}", out.display()))?;

@@ -568,7 +568,6 @@ fn gazebos_own_frames_are_drawn_in_their_worlds_light() {
     // world it was taken in, drawn in that world's light: SimpleCircuit's (ambient 1),
     // Montmelo's (Gazebo's default 0.4), and SimpleCircuit's frames of a version with no
     // ambient term (the sun alone). Their line and asphalt come out within two levels.
-    use pilotnet_brain::base::camera::CameraConfig;
     use pilotnet_brain::tools::compare;
     let frames = worlds().join("../gazebo-frames");
     for (frame, world, light) in [
@@ -594,13 +593,9 @@ fn gazebos_own_frames_are_drawn_in_their_worlds_light() {
             light,
         )
         .unwrap();
-        let c = compare::compare(
-            &track,
-            CameraConfig::behavior_metrics_f1(),
-            &frames.join(frame),
-            None,
-        )
-        .unwrap();
+        // Through the world's car's camera: f1_renault's, the F1 camera.
+        assert!((track.camera().mount.height - 0.10).abs() < 1e-9);
+        let c = compare::compare(&track, &frames.join(frame), None).unwrap();
         eprintln!("{}", c.table());
         for region in ["line", "asphalt"] {
             let r = c.regions.iter().find(|r| r.region == region).unwrap();
@@ -641,7 +636,7 @@ fn the_old_datasets_frame_is_pista_through_the_old_cars_camera_with_its_body_in_
         "the old car's body: {:?}",
         scene.body
     );
-    let c = compare::compare(&track, track.camera(), &frame, None).unwrap();
+    let c = compare::compare(&track, &frame, None).unwrap();
     eprintln!("{}", c.table());
     for (a, b) in c.real_line.iter().zip(&c.rendered_line) {
         let (Some(x), Some(y), Some(wa), Some(wb)) = (a.centre, b.centre, a.width, b.width) else {

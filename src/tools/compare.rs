@@ -4,8 +4,9 @@
 //!
 //! - **The pose.** Given, or searched: the red band's centre at the rows of [`ROWS`] in the
 //!   real image, projected onto the ground through the camera, is laid onto the world's red
-//!   line — every 0.5 m along it, both ways round, over headings and offsets from the line,
-//!   then refined — and the pose whose projected points lie nearest the line is used. A
+//!   line — from each of its points (every 0.2 m of a traced world's line), both ways round,
+//!   over headings within 0.1 rad, the best then refined — and the pose whose projected
+//!   points lie nearest the line is used. A
 //!   straight stretch matches anywhere along it (the picture is the same); the pose is stated.
 //! - **Regions**, from what the renderer drew at each pixel: the sky in the top rows, the sky
 //!   just above the horizon, walls (vertical faces), asphalt (the ground's commonest material
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::base::camera::{CameraConfig, CameraModel};
+use crate::base::camera::CameraModel;
 use crate::base::geometry::{wrap_angle, ClosedPolyline, Pose2, Vec2};
 use crate::base::sensor::Frame;
 use crate::sim::raster::Raster;
@@ -306,7 +307,7 @@ fn misfit(line: &ClosedPolyline, pose: &Pose2, points: &[Vec2], hint: usize) -> 
 
 /// The pose whose view puts `points` (the image's line, car frame, nearest first) on `line`.
 ///
-/// Each point of the line (every 0.1 m), both ways round, is tried as where the nearest
+/// Each point of the line (every 0.2 m of a traced world's line), both ways round, is tried as where the nearest
 /// image point lies: the heading then follows from the image line's direction there (tried
 /// within ±0.1 rad of it), the position from both; the best of these, scored on a handful of
 /// the points, is refined on all of them by ever finer steps.
@@ -421,14 +422,15 @@ pub struct Comparison {
     pub real: Frame,
 }
 
-/// Compares the camera image at `image` with `track` rendered by `camera` at `pose`, or at
-/// the pose searched for when none is given.
+/// Compares the camera image at `image` with `track` rendered through its camera
+/// ([`Track::camera`]: a world's car's, else the look's) at `pose`, or at the pose searched
+/// for when none is given.
 pub fn compare(
     track: &Track,
-    camera: CameraConfig,
     image: &Path,
     pose: Option<Pose2>,
 ) -> Result<Comparison, CompareError> {
+    let camera = track.camera();
     let bad = |reason: String| CompareError::Image {
         path: image.to_path_buf(),
         reason,
@@ -605,6 +607,7 @@ impl Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::camera::CameraConfig;
     use crate::sim::Look;
 
     #[test]
@@ -652,14 +655,14 @@ mod tests {
         let path = dir.path().join("frame.png");
         frame.save_png(&path).unwrap();
         // At the pose it was taken from, every region is the same picture.
-        let same = compare(&track, camera, &path, Some(pose)).unwrap();
+        let same = compare(&track, &path, Some(pose)).unwrap();
         assert_eq!(same.regions.len(), 5, "{}", same.table());
         for r in &same.regions {
             assert!(r.difference.iter().all(|d| d.abs() < 1e-9), "{r:?}");
         }
         // Searched: a pose whose picture puts the line where the image has it, to half the
         // calibration's tolerance (6 px, 20 %); on a straight any stretch will do.
-        let c = compare(&track, camera, &path, None).unwrap();
+        let c = compare(&track, &path, None).unwrap();
         assert!(c.pose.fit_m.unwrap() < 0.02, "{:?}", c.pose);
         let mut rows = 0;
         for (a, b) in c.real_line.iter().zip(&c.rendered_line) {
@@ -681,11 +684,11 @@ mod tests {
             p: pose.p + Vec2::new(100.0, 100.0),
             yaw: 0.0,
         };
-        let e = compare(&track, camera, &path, Some(far)).unwrap_err();
+        let e = compare(&track, &path, Some(far)).unwrap_err();
         assert!(e.to_string().contains("off the"), "{e}");
         let small = dir.path().join("small.png");
         image::RgbImage::new(320, 240).save(&small).unwrap();
-        let e = compare(&track, camera, &small, None).unwrap_err();
+        let e = compare(&track, &small, None).unwrap_err();
         assert!(e.to_string().contains("320x240"), "{e}");
     }
 }
