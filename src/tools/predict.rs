@@ -74,7 +74,7 @@ pub struct Prediction {
     /// Why the network gave no answer, where it refused the picture.
     pub network_note: Option<String>,
     /// The expert's settled answer; none when it finds no red line in the picture or the
-    /// picture is not the F1 camera's size.
+    /// picture is not its camera's size.
     pub expert: Option<Answer>,
     /// Why the expert gave no answer, when it gave none.
     pub expert_note: Option<String>,
@@ -127,7 +127,7 @@ pub fn pictures(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PredictError> {
 fn expert_answer(camera: CameraConfig, frame: &Frame) -> Result<Answer, String> {
     if frame.width != camera.width || frame.height != camera.height {
         return Err(format!(
-            "the expert reads the F1 camera's {}x{} frames",
+            "the expert reads its camera's {}x{} frames",
             camera.width, camera.height
         ));
     }
@@ -184,7 +184,7 @@ mod tests {
     use crate::sim::world::{Capture, World, WorldConfig};
     use crate::sim::{Look, Track};
 
-    /// The simulator's frame from the start of `circuit`, written as a PNG in `dir`.
+    /// The simulator's frame from the start of lakeside, written as `name` in `dir`.
     fn picture(dir: &Path, name: &str) -> PathBuf {
         let track = Track::load("lakeside", None, false, Look::BehaviorMetrics).unwrap();
         let world = World::new(&track, &WorldConfig::default()).unwrap();
