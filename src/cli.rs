@@ -18,7 +18,6 @@ use pilotnet_brain::inference::backend::{
 };
 use pilotnet_brain::sim::gazebo::Light;
 use pilotnet_brain::sim::render::Appearance;
-use pilotnet_brain::sim::track::is_world;
 use pilotnet_brain::sim::world::WorldConfig;
 use pilotnet_brain::sim::{Look, SimConfig, Spawn, Track};
 use pilotnet_brain::tools::bench::BenchConfig;
@@ -532,12 +531,13 @@ impl SimArgs {
         }
         let mut track = match &self.world {
             Some(world) => Track::world_in(world, self.reverse, self.light)?,
-            None if is_world(&self.circuit) => Track::world_in(
-                std::path::Path::new(&self.circuit),
+            None => Track::open_in(
+                &self.circuit,
+                self.road(),
                 self.reverse,
+                self.look,
                 self.light,
             )?,
-            None => Track::load(&self.circuit, self.road(), self.reverse, self.look)?,
         };
         if let Some(lap) = &self.reference {
             track.circuit.set_reference_points(lap_file::read(lap)?);

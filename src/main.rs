@@ -232,11 +232,7 @@ fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
 fn run_compare(args: &CompareArgs) -> anyhow::Result<()> {
     use pilotnet_brain::sim::{Look, Track};
     use pilotnet_brain::tools::compare;
-    let track = if pilotnet_brain::sim::track::is_world(&args.world) {
-        Track::world_in(std::path::Path::new(&args.world), false, args.light)?
-    } else {
-        Track::load(&args.world, None, false, Look::BehaviorMetrics)?
-    };
+    let track = Track::open_in(&args.world, None, false, Look::BehaviorMetrics, args.light)?;
     if let Some(out) = &args.out {
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
             ensure_writable("--out", dir)?;

@@ -279,8 +279,19 @@ impl Track {
         reversed: bool,
         look: Look,
     ) -> Result<Track, TrackError> {
+        Track::open_in(spec, road, reversed, look, Light::First)
+    }
+
+    /// `spec` as [`Track::open`] opens it, a world drawn in `light`.
+    pub fn open_in(
+        spec: &str,
+        road: Option<RoadGeometry>,
+        reversed: bool,
+        look: Look,
+        light: Light,
+    ) -> Result<Track, TrackError> {
         if is_world(spec) {
-            Track::world(Path::new(spec), reversed)
+            Track::world_in(Path::new(spec), reversed, light)
         } else {
             Track::load(spec, road, reversed, look)
         }
