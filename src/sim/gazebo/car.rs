@@ -180,6 +180,12 @@ fn camera_config(
         Ok(v as u32)
     };
     let rate = number(file, sensor, &["update_rate"], 0.0)?;
+    if rate < 0.0 {
+        return Err(error(
+            file,
+            format!("camera sensor '{name}': update_rate {rate} is negative"),
+        ));
+    }
     // Where the camera sits on the car, in the frame of the way it drives (its own heading).
     let origin = placement.apply([0.0; 3]);
     let c = frame.apply([0.0; 3]);
@@ -318,5 +324,33 @@ mod tests {
             e.contains("f1_bad/model.sdf") && e.contains("hfov 9"),
             "{e}"
         );
+        // The other numbers: each refused naming the file and the number, none replaced.
+        for (bad, says) in [
+            (
+                "<update_rate>-20</update_rate><camera/>",
+                "update_rate -20 is negative",
+            ),
+            ("<update_rate>fast</update_rate><camera/>", "update_rate"),
+            (
+                "<camera><image><width>0</width></image></camera>",
+                "image width 0",
+            ),
+        ] {
+            std::fs::write(
+                car_dir.join("model.sdf"),
+                format!(
+                    r#"<sdf version="1.5"><model name="f1_bad"><link name="l">
+                       <sensor name="cam" type="camera">{bad}</sensor></link></model></sdf>"#
+                ),
+            )
+            .unwrap();
+            let e = place(&world, "model://f1_bad", &Mat4::IDENTITY)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("f1_bad/model.sdf") && e.contains(says),
+                "{bad}: {e}"
+            );
+        }
     }
 }
