@@ -631,6 +631,7 @@ fn the_old_datasets_frame_is_pista_through_the_old_cars_camera_with_its_body_in_
     let Scenery::Scene(scene) = &track.scenery else {
         panic!("a world is a scene")
     };
+    eprintln!("the old car's body: {} triangles", scene.body.len());
     assert!(
         scene.body.len() > 1000,
         "the old car's body: {:?}",

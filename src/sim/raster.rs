@@ -134,6 +134,9 @@ pub struct Raster {
     /// Cosine and sine of half the horizontal field of view.
     fov_cos: f32,
     fov_sin: f32,
+    /// The car's body triangles the camera can see, in the camera's frame: the body rides
+    /// with the camera, so which of them it sees, and where, never changes.
+    body: Vec<(u32, [CamVertex; 3])>,
     scratch: Mutex<Scratch>,
 }
 
@@ -142,6 +145,83 @@ pub struct Raster {
 struct CamVertex {
     p: Vec3,
     uv: [f32; 2],
+}
+
+/// The camera placed in a frame (the world's at a pose, or the car's own): where it is, its
+/// axes, and the view it keeps.
+struct Eye {
+    at: Vec3,
+    right: Vec3,
+    down: Vec3,
+    fwd: Vec3,
+    near: f32,
+    far: f32,
+    /// Half the view's width and height over the focal length.
+    kx: f32,
+    ky: f32,
+}
+
+impl Eye {
+    /// The camera of `cfg` on a car at (`x`, `y`) heading `yaw`, seeing `kx`, `ky` wide.
+    fn new(cfg: &CameraConfig, x: f64, y: f64, yaw: f64, kx: f32, ky: f32) -> Eye {
+        let m = &cfg.mount;
+        let (sy, cy) = yaw.sin_cos();
+        let at = [
+            (x + m.forward * cy - m.left * sy) as f32,
+            (y + m.forward * sy + m.left * cy) as f32,
+            m.height as f32,
+        ];
+        let (sp, cp) = (m.pitch.sin() as f32, m.pitch.cos() as f32);
+        let (sy, cy) = (sy as f32, cy as f32);
+        let fwd = [cy * cp, sy * cp, -sp];
+        let right = [sy, -cy, 0.0];
+        // down = fwd × right
+        let down = [
+            fwd[1] * right[2] - fwd[2] * right[1],
+            fwd[2] * right[0] - fwd[0] * right[2],
+            fwd[0] * right[1] - fwd[1] * right[0],
+        ];
+        Eye {
+            at,
+            right,
+            down,
+            fwd,
+            near: cfg.near_clip as f32,
+            far: cfg.far_clip as f32,
+            kx,
+            ky,
+        }
+    }
+
+    fn to_cam(&self, p: &Vec3) -> Vec3 {
+        let d = [p[0] - self.at[0], p[1] - self.at[1], p[2] - self.at[2]];
+        let dot = |a: &Vec3| d[0] * a[0] + d[1] * a[1] + d[2] * a[2];
+        [dot(&self.right), dot(&self.down), dot(&self.fwd)]
+    }
+
+    /// A triangle's corners and normal (this frame) into the camera frame; `None` for a back
+    /// face (Gazebo culls them: the camera must be on the side the corners wind
+    /// counter-clockwise around) or one wholly outside the view.
+    #[inline]
+    fn project(&self, p: &[Vec3; 3], uv: &[[f32; 2]; 3], n: Vec3) -> Option<[CamVertex; 3]> {
+        let c = self.at;
+        let to_eye = [c[0] - p[0][0], c[1] - p[0][1], c[2] - p[0][2]];
+        if n[0] * to_eye[0] + n[1] * to_eye[1] + n[2] * to_eye[2] <= 0.0 {
+            return None;
+        }
+        let v = [0, 1, 2].map(|i| CamVertex {
+            p: self.to_cam(&p[i]),
+            uv: uv[i],
+        });
+        let (kx, ky) = (self.kx, self.ky);
+        let outside = v.iter().all(|v| v.p[2] < self.near)
+            || v.iter().all(|v| v.p[2] > self.far)
+            || v.iter().all(|v| v.p[0] > kx * v.p[2])
+            || v.iter().all(|v| v.p[0] < -kx * v.p[2])
+            || v.iter().all(|v| v.p[1] > ky * v.p[2])
+            || v.iter().all(|v| v.p[1] < -ky * v.p[2]);
+        (!outside).then_some(v)
+    }
 }
 
 /// The screen-space plane of an attribute: value = a·x + b·y + c at pixel position (x, y).
@@ -208,16 +288,32 @@ impl Raster {
             })
             .collect();
         let triangles = scene.triangles.len();
+        let (kx, ky) = (
+            (1.01 * model.cx / model.f) as f32,
+            (1.01 * model.cy / model.f) as f32,
+        );
+        let in_car = Eye::new(&camera, 0.0, 0.0, 0.0, kx, ky);
+        let body = scene
+            .body
+            .clone()
+            .filter_map(|t| {
+                let tri = &scene.triangles[t];
+                in_car
+                    .project(&tri.p, &tri.uv, tri.normal())
+                    .map(|v| (t as u32, v))
+            })
+            .collect();
         Raster {
             scene,
             camera: model,
             grid,
             sky,
             sky_offsets,
-            half_width_slope: (1.01 * model.cx / model.f) as f32,
-            half_height_slope: (1.01 * model.cy / model.f) as f32,
+            half_width_slope: kx,
+            half_height_slope: ky,
             fov_cos: (camera.hfov / 2.0).cos() as f32,
             fov_sin: (camera.hfov / 2.0).sin() as f32,
+            body,
             scratch: Mutex::new(Scratch {
                 depth: vec![0.0; w * h],
                 ids: vec![EMPTY; w * h],
@@ -271,25 +367,17 @@ impl Raster {
         let mut guard = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
         let scratch = &mut *guard;
 
-        // Camera pose in the world.
-        let m = &cfg.mount;
-        let (sy, cy) = (pose.yaw.sin(), pose.yaw.cos());
-        let cam = [
-            (pose.p.x + m.forward * cy - m.left * sy) as f32,
-            (pose.p.y + m.forward * sy + m.left * cy) as f32,
-            m.height as f32,
-        ];
-        let (sp, cp) = (m.pitch.sin() as f32, m.pitch.cos() as f32);
-        let (sy, cy) = (sy as f32, cy as f32);
-        let fwd = [cy * cp, sy * cp, -sp];
-        let right = [sy, -cy, 0.0];
-        // down = fwd × right
-        let down = [
-            fwd[1] * right[2] - fwd[2] * right[1],
-            fwd[2] * right[0] - fwd[0] * right[2],
-            fwd[0] * right[1] - fwd[1] * right[0],
-        ];
-        let (near, far) = (cfg.near_clip as f32, cfg.far_clip as f32);
+        // The camera in the world at this pose.
+        let eye = Eye::new(
+            cfg,
+            pose.p.x,
+            pose.p.y,
+            pose.yaw,
+            self.half_width_slope,
+            self.half_height_slope,
+        );
+        let (cam, near, far) = (eye.at, eye.near, eye.far);
+        let (sy, cy) = (pose.yaw.sin() as f32, pose.yaw.cos() as f32);
         scratch.depth.fill(1.0 / far);
         scratch.ids.fill(EMPTY);
         scratch.draws.clear();
@@ -339,14 +427,6 @@ impl Raster {
             }
         }
 
-        let to_cam = |p: &Vec3| {
-            let d = [p[0] - cam[0], p[1] - cam[1], p[2] - cam[2]];
-            [
-                d[0] * right[0] + d[1] * right[1] + d[2] * right[2],
-                d[0] * down[0] + d[1] * down[1] + d[2] * down[2],
-                d[0] * fwd[0] + d[1] * fwd[1] + d[2] * fwd[2],
-            ]
-        };
         // In scene order, paint on top last: of two coplanar surfaces the later wins (OGRE's
         // less-or-equal depth test), and the line a pilot follows shows over what it was
         // painted on, as in Gazebo's views of Behavior Metrics' circuits.
@@ -355,53 +435,22 @@ impl Raster {
             (self.scene.materials[tri.material as usize].on_top, *t)
         };
         scratch.near.sort_unstable_by_key(key);
-        // A triangle's corners (world frame) and normal into the camera frame; `None` for a
-        // back face (Gazebo culls them: the camera must be on the side the corners wind
-        // counter-clockwise around) or one wholly outside the view.
-        let (kx, ky) = (self.half_width_slope, self.half_height_slope);
-        let project = |p: &[Vec3; 3], uv: &[[f32; 2]; 3], n: Vec3| {
-            let to_eye = [cam[0] - p[0][0], cam[1] - p[0][1], cam[2] - p[0][2]];
-            if n[0] * to_eye[0] + n[1] * to_eye[1] + n[2] * to_eye[2] <= 0.0 {
-                return None;
-            }
-            let v = [0, 1, 2].map(|i| CamVertex {
-                p: to_cam(&p[i]),
-                uv: uv[i],
-            });
-            let outside = v.iter().all(|v| v.p[2] < near)
-                || v.iter().all(|v| v.p[2] > far)
-                || v.iter().all(|v| v.p[0] > kx * v.p[2])
-                || v.iter().all(|v| v.p[0] < -kx * v.p[2])
-                || v.iter().all(|v| v.p[1] > ky * v.p[2])
-                || v.iter().all(|v| v.p[1] < -ky * v.p[2]);
-            (!outside).then_some(v)
-        };
         let near_list = std::mem::take(&mut scratch.near);
         for &t in &near_list {
             let tri = &self.scene.triangles[t as usize];
-            if let Some(v) = project(&tri.p, &tri.uv, tri.normal()) {
+            if let Some(v) = eye.project(&tri.p, &tri.uv, tri.normal()) {
                 self.visibility(t, tri.shade, &v, near, scratch);
             }
         }
         scratch.near = near_list;
 
-        // The car's body, carried by the car: its corners from the car's frame into the
-        // world at this pose, lit for the way it faces now.
-        let turn = |p: Vec3| [p[0] * cy - p[1] * sy, p[0] * sy + p[1] * cy, p[2]];
-        for t in self.scene.body.clone() {
-            let tri = &self.scene.triangles[t];
-            let world = tri.p.map(|p| {
-                [
-                    pose.p.x as f32 + p[0] * cy - p[1] * sy,
-                    pose.p.y as f32 + p[0] * sy + p[1] * cy,
-                    p[2],
-                ]
-            });
-            let n = turn(tri.normal());
-            if let Some(v) = project(&world, &tri.uv, n) {
-                let shade = self.scene.shade(n, tri.material);
-                self.visibility(t as u32, shade, &v, near, scratch);
-            }
+        // The car's body, where the camera sees it, lit for the way the car faces now.
+        for (t, v) in &self.body {
+            let tri = &self.scene.triangles[*t as usize];
+            let n = tri.normal();
+            let n = [n[0] * cy - n[1] * sy, n[0] * sy + n[1] * cy, n[2]];
+            let shade = self.scene.shade(n, tri.material);
+            self.visibility(*t, shade, v, near, scratch);
         }
 
         // Shading: each pixel once, with what is visible there; the sky (or, below the
