@@ -25,6 +25,12 @@ pub struct CameraMount {
     pub forward: f64,
     /// Offset to the left of the car's reference point, metres.
     pub left: f64,
+    /// Roll about the optical axis, radians, right-handed about the car's forward axis
+    /// (positive lowers the camera's right side, so the horizon climbs to the right). Drawn
+    /// by the scene renderer; the ground projection below treats the camera as level in
+    /// roll (the few hundredths of a radian a mount is off by move a line point a pixel).
+    #[serde(default)]
+    pub roll: f64,
 }
 
 /// Camera settings.
@@ -66,6 +72,7 @@ impl CameraConfig {
                 pitch: 0.0,
                 forward: 0.45,
                 left: 0.04,
+                roll: 0.0,
             },
             near_clip: 0.1,
             far_clip: 15.0,
@@ -84,6 +91,7 @@ impl CameraConfig {
                 pitch: 0.2,
                 forward: 0.5,
                 left: 0.0,
+                roll: 0.0,
             },
             near_clip: 0.1,
             far_clip: 150.0,
@@ -111,13 +119,14 @@ impl CameraConfig {
             && m.pitch > -0.5
             && m.pitch < 1.2
             && m.forward.abs() < 10.0
-            && m.left.abs() < 10.0;
+            && m.left.abs() < 10.0
+            && m.roll.abs() < 0.5;
         if !placed {
             return Err(InvalidSetting::new(
                 "camera",
                 format!(
-                    "mount height {} m / pitch {} rad / offset ({}, {}) m is out of range",
-                    m.height, m.pitch, m.forward, m.left
+                    "mount height {} m / pitch {} rad / roll {} rad / offset ({}, {}) m is out of range",
+                    m.height, m.pitch, m.roll, m.forward, m.left
                 ),
             ));
         }

@@ -174,13 +174,19 @@ impl Eye {
         let (sp, cp) = (m.pitch.sin() as f32, m.pitch.cos() as f32);
         let (sy, cy) = (sy as f32, cy as f32);
         let fwd = [cy * cp, sy * cp, -sp];
-        let right = [sy, -cy, 0.0];
-        // down = fwd × right
-        let down = [
-            fwd[1] * right[2] - fwd[2] * right[1],
-            fwd[2] * right[0] - fwd[0] * right[2],
-            fwd[0] * right[1] - fwd[1] * right[0],
-        ];
+        let cross = |a: Vec3, b: Vec3| {
+            [
+                a[1] * b[2] - a[2] * b[1],
+                a[2] * b[0] - a[0] * b[2],
+                a[0] * b[1] - a[1] * b[0],
+            ]
+        };
+        let level = [sy, -cy, 0.0];
+        // Roll turns the right axis about the forward one, towards down.
+        let (sr, cr) = (m.roll.sin() as f32, m.roll.cos() as f32);
+        let level_down = cross(fwd, level);
+        let right = [0, 1, 2].map(|k| cr * level[k] + sr * level_down[k]);
+        let down = cross(fwd, right);
         Eye {
             at,
             right,
@@ -246,13 +252,17 @@ impl Raster {
         let grid = Grid::new(&scene);
         let (w, h) = (camera.width as usize, camera.height as usize);
         let (sin_p, cos_p) = camera.mount.pitch.sin_cos();
+        let (sin_r, cos_r) = camera.mount.roll.sin_cos();
         // Per pixel: elevation row and azimuth relative to the heading, in panorama columns.
         let mut rays: Vec<(usize, i32)> = Vec::with_capacity(w * h);
         let mut max_elevation = 0.0f32;
         for y in 0..h {
             for x in 0..w {
-                let a = (x as f64 + 0.5 - model.cx) / model.f;
-                let b = (y as f64 + 0.5 - model.cy) / model.f;
+                let a0 = (x as f64 + 0.5 - model.cx) / model.f;
+                let b0 = (y as f64 + 0.5 - model.cy) / model.f;
+                // The pixel's ray in the camera's unrolled axes.
+                let a = a0 * cos_r - b0 * sin_r;
+                let b = a0 * sin_r + b0 * cos_r;
                 // Body-frame direction: forward, left, up.
                 let fwd = cos_p - b * sin_p;
                 let left = -a;
@@ -918,6 +928,29 @@ mod tests {
         // The square ends 10 m ahead, 3.2 px below the horizon at 0.1 m: above that, no red.
         assert_ne!(f.rgb(320, 241), [177, 0, 0]);
         assert_eq!(f.rgb(320, 246), [177, 0, 0]);
+    }
+
+    #[test]
+    fn a_rolled_camera_tilts_the_horizon() {
+        let top_red = |f: &Frame, x: u32| (0..f.height).find(|&y| f.rgb(x, y) == [177, 0, 0]);
+        let level = frame_of(
+            square(Shading::Lambert),
+            CameraConfig::behavior_metrics_f1(),
+            Pose2::default(),
+        );
+        assert_eq!(top_red(&level, 100), top_red(&level, 540));
+        let mut camera = CameraConfig::behavior_metrics_f1();
+        camera.mount.roll = 0.05;
+        let rolled = frame_of(square(Shading::Lambert), camera, Pose2::default());
+        // Right side lowered: the far edge climbs to the right, by 440 px × tan 0.05.
+        let (left, right) = (
+            top_red(&rolled, 100).unwrap() as f64,
+            top_red(&rolled, 540).unwrap() as f64,
+        );
+        assert!(
+            (left - right - 440.0 * 0.05f64.tan()).abs() < 3.0,
+            "{left} {right}"
+        );
     }
 
     #[test]

@@ -208,6 +208,7 @@ fn camera_config(
             pitch: (-dir[2]).atan2(flat),
             forward: dx * cos + dy * sin,
             left: -dx * sin + dy * cos,
+            roll: 0.0,
         },
         near_clip: number(file, camera, &["clip", "near"], 0.1)?,
         far_clip: number(file, camera, &["clip", "far"], 100.0)?,
