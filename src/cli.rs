@@ -17,6 +17,7 @@ use pilotnet_brain::inference::backend::{
     BackendConfig, BackendKind, Device, GraphOptimization, TensorRtConfig, TensorRtPrecision,
 };
 use pilotnet_brain::sim::gazebo::Light;
+use pilotnet_brain::sim::looks;
 use pilotnet_brain::sim::render::Appearance;
 use pilotnet_brain::sim::world::WorldConfig;
 use pilotnet_brain::sim::{Look, SimConfig, Spawn, Track};
@@ -267,6 +268,14 @@ pub struct DatasetArgs {
     /// How the world looks: gazebo (Behavior Metrics' Gazebo world and F1 camera) or classic.
     #[arg(long, default_value_t = Look::default())]
     pub look: Look,
+    /// Draw looks across the range of Gazebo's real camera frames (light, line and wall
+    /// colours, sky, ground, camera height, pitch and roll, exposure, noise, JPEG), a new one
+    /// every --look-every seconds; each is a row of looks.csv.
+    #[arg(long)]
+    pub looks: bool,
+    /// Simulated seconds between drawn looks.
+    #[arg(long, default_value_t = 5.0)]
+    pub look_every: f64,
 }
 
 /// Inference settings shared by `sim` and `bench`.
@@ -386,6 +395,18 @@ pub struct SimArgs {
     /// in it yet) or `sun` (Gazebo's with no ambient term, the sun alone).
     #[arg(long, default_value_t = Light::First)]
     pub light: Light,
+    /// Draw the line in this colour, `R,G,B` as the camera sees it (flat): a look of
+    /// Gazebo's frames, from dark red 76,0,0 to salmon 255,102,102.
+    #[arg(long, value_name = "R,G,B", value_parser = looks::parse_rgb)]
+    pub line_rgb: Option<[u8; 3]>,
+    /// Paint the walls (every vertical face) this diffuse colour, lit by the world's light:
+    /// white, grey, dark grey, black, teal, or `R,G,B`.
+    #[arg(long, value_name = "COLOUR", value_parser = looks::parse_wall)]
+    pub wall: Option<[f32; 3]>,
+    /// Camera height above the ground, metres [default: the car's camera's: 0.10 for the
+    /// F1, 0.144 for the pre-2021 car].
+    #[arg(long)]
+    pub camera_height: Option<f64>,
     /// Who drives [default: model].
     #[arg(long, value_enum)]
     pub pilot: Option<PilotChoice>,
@@ -541,6 +562,21 @@ impl SimArgs {
         };
         if let Some(lap) = &self.reference {
             track.circuit.set_reference_points(lap_file::read(lap)?);
+        }
+        if self.line_rgb.is_some() || self.wall.is_some() {
+            track = track.restyled(&looks::SceneLook {
+                lighting: None,
+                line: self.line_rgb,
+                wall: self.wall,
+                ground_gain: 1.0,
+                sky: None,
+            });
+        }
+        if let Some(height) = self.camera_height {
+            let mut camera = track.camera();
+            camera.mount.height = height;
+            camera.validate().map_err(flag_error)?;
+            track.camera = Some(camera);
         }
         Ok(track)
     }

@@ -389,6 +389,10 @@ fn run_dataset(args: &DatasetArgs) -> anyhow::Result<()> {
                 ..args.look.road()
             },
         ),
+        looks: args
+            .looks
+            .then(pilotnet_brain::sim::looks::LookRange::gazebo),
+        look_every_s: args.look_every,
     };
     config.validate().map_err(flag_error)?;
     let summary = collect(&config)

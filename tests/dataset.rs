@@ -2,6 +2,7 @@
 
 mod util;
 
+use pilotnet_brain::sim::looks::LookRange;
 use pilotnet_brain::tools::dataset::{self, collect, AppearanceRange, CollectConfig};
 
 fn config(out: &std::path::Path, seed: u64) -> CollectConfig {
@@ -26,7 +27,9 @@ fn collects_frames_labels_and_a_manifest_reproducibly() {
     assert_eq!((first.width, first.height), (200, 66));
     assert!(samples.iter().all(|s| s.v > 0.0 && s.w.abs() < 7.2));
     let text = std::fs::read_to_string(a.path().join("labels.csv")).unwrap();
-    assert!(text.starts_with("image,v,w,circuit,direction,run,t,x,y,yaw,lateral_m,perturbed\n"));
+    assert!(
+        text.starts_with("image,v,w,circuit,direction,run,t,x,y,yaw,lateral_m,perturbed,look\n")
+    );
     // Both circuits, both directions, in equal shares (90 / 4 = 23, 23, 22, 22).
     for (name, dir, n) in [
         ("lakeside", "forward", 23),
@@ -98,6 +101,62 @@ fn disturbances_push_the_car_off_the_line_and_labels_steer_back() {
         }
     }
     assert!(total > 20 && agree * 10 >= total * 8, "{agree} of {total}");
+}
+
+#[test]
+fn looks_are_drawn_recorded_and_reproducible() {
+    let cfg = |out: &std::path::Path, seed| CollectConfig {
+        circuits: vec!["lakeside".into()],
+        both_directions: false,
+        frames: 120,
+        looks: Some(LookRange::gazebo()),
+        look_every_s: 1.0,
+        full_frame_every: 0,
+        ..config(out, seed)
+    };
+    let a = tempfile::tempdir().unwrap();
+    collect(&cfg(a.path(), 5)).unwrap();
+    // A look every 20 frames (1 s at 20 Hz): six, each a row of looks.csv that the labels'
+    // look column names.
+    let mut looks = csv::Reader::from_path(a.path().join("looks.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = looks.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 6);
+    let header = looks.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for r in &rows {
+        let height: f64 = r[col("camera_height")].parse().unwrap();
+        assert!((0.10..=0.144).contains(&height), "{r:?}");
+        assert_eq!(&r[col("circuit")], "lakeside");
+    }
+    let mut labels = csv::Reader::from_path(a.path().join("labels.csv")).unwrap();
+    let used: std::collections::BTreeSet<usize> = labels
+        .records()
+        .map(|r| r.unwrap()[12].parse().unwrap())
+        .collect();
+    assert_eq!(used, (0..6).collect());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(a.path().join("collect.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["looks_drawn"], 6);
+    assert_eq!(manifest["looks"]["camera_height"][1], 0.144);
+    // The same seed draws the same looks and pixels.
+    let b = tempfile::tempdir().unwrap();
+    collect(&cfg(b.path(), 5)).unwrap();
+    for file in ["looks.csv", "labels.csv", "images/0000100.png"] {
+        assert_eq!(
+            std::fs::read(a.path().join(file)).unwrap(),
+            std::fs::read(b.path().join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    // The classic look has no scene to restyle.
+    let err = collect(&CollectConfig {
+        look: pilotnet_brain::sim::Look::Classic,
+        ..cfg(b.path(), 5)
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("looks"), "{err}");
 }
 
 #[test]

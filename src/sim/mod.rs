@@ -6,6 +6,7 @@
 
 mod field;
 pub mod gazebo;
+pub mod looks;
 pub mod procedural;
 pub mod raster;
 pub mod render;

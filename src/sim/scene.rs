@@ -158,7 +158,7 @@ pub struct Triangle {
 }
 
 /// What the camera sees where no surface is.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
 pub enum Sky {
     /// Gazebo's sky as its camera sensor draws it over Behavior Metrics' worlds (a world with
     /// `<sky>`): a smooth gradient from a pale horizon to a deeper blue, the same all round,
@@ -176,7 +176,7 @@ pub const DEFAULT_BACKGROUND: [u8; 3] = [178, 178, 178];
 pub const DEFAULT_AMBIENT: [f32; 3] = [0.4; 3];
 
 /// The light a scene is shaded with besides the sun.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Lighting {
     /// The world's ambient light, 0–1 RGB; a lit surface returns it times its material's
     /// ambient reflectance.

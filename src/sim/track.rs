@@ -18,6 +18,7 @@ use crate::base::geometry::{wrap_angle, ClosedPolyline, Pose2, Vec2};
 use crate::base::settings::{within, InvalidSetting};
 use crate::evaluation::circuit::{Circuit, CircuitError, RoadGeometry};
 use crate::sim::gazebo::{self, Light, WorldError};
+use crate::sim::looks::SceneLook;
 use crate::sim::procedural::behavior_metrics_look;
 use crate::sim::scene::Scene;
 
@@ -295,6 +296,15 @@ impl Track {
         } else {
             Track::load(spec, road, reversed, look)
         }
+    }
+
+    /// This track with its scene restyled (a Gazebo look's line and wall colours, its light;
+    /// see [`SceneLook`]); the classic look has no scene and is returned as it is.
+    pub fn restyled(mut self, look: &SceneLook) -> Track {
+        if let Scenery::Scene(scene) = &self.scenery {
+            self.scenery = Scenery::Scene(Arc::new(look.apply(scene)));
+        }
+        self
     }
 
     /// The look of the scenery.

@@ -111,6 +111,15 @@ pub struct ExpertPilot {
 }
 
 impl ExpertPilot {
+    /// Frames come from a camera with these settings from now on (a camera moved on its
+    /// mount); what the expert has seen so far is kept.
+    pub fn set_camera(&mut self, camera: CameraConfig) {
+        let fresh = Self::new(camera, self.config);
+        self.period = fresh.period;
+        self.camera = fresh.camera;
+        self.rows = fresh.rows;
+    }
+
     /// An expert for frames from a camera with these settings.
     pub fn new(camera: CameraConfig, config: ExpertConfig) -> Self {
         let model = CameraModel::new(camera);

@@ -6,12 +6,17 @@
 //! Recovery data: now and then the command sent to the car is perturbed (an added yaw rate
 //! for a fraction of a second) while the label stays the expert's own answer to the frame, so
 //! the car drifts off the line and the labels show how to come back. Appearance varies from
-//! run to run (light level, white balance, sensor noise, ground texture). Everything is drawn
-//! from one seed: the same settings give the same dataset.
+//! run to run (light level, white balance, sensor noise, ground texture). With looks
+//! ([`LookRange`]) the scene itself is restyled every few seconds of driving — light, line and
+//! wall colours, sky, ground, the camera's height, pitch and roll — and the stored frames go
+//! through exposure, noise and JPEG; the expert drives on the restyled picture before the
+//! camera's and transport's effects, through the moved camera, so its labels are as before.
+//! Everything is drawn from one seed: the same settings give the same dataset.
 
 use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -19,6 +24,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::LABEL_COLUMNS;
+use crate::base::camera::CameraConfig;
 use crate::base::control::{Command, CommandLimits, Limiter};
 use crate::base::geometry::ClosedPolyline;
 use crate::base::sensor::{Frame, Odometry};
@@ -28,8 +34,11 @@ use crate::evaluation::circuit::RoadGeometry;
 use crate::evaluation::laps::{Direction, EndReason, LapRecorder};
 use crate::inference::model::InputSpec;
 use crate::inference::preprocess::Preprocessor;
+use crate::sim::looks::{DrawnLook, LookRange};
+use crate::sim::raster::Raster;
 use crate::sim::render::Appearance;
-use crate::sim::track::{Look, Track, TrackError};
+use crate::sim::scene::Scene;
+use crate::sim::track::{Look, Scenery, Track, TrackError};
 use crate::sim::world::{Driver, Sensors, World, WorldConfig};
 
 /// Why collection failed.
@@ -175,6 +184,11 @@ pub struct CollectConfig {
     pub look: Look,
     /// Road geometry (default: the look's).
     pub road: Option<RoadGeometry>,
+    /// Looks drawn across Gazebo's range, a new one every [`CollectConfig::look_every_s`];
+    /// `None` keeps the track's own look (varied by [`CollectConfig::appearance`] alone).
+    pub looks: Option<LookRange>,
+    /// Simulated seconds between drawn looks.
+    pub look_every_s: f64,
 }
 
 impl Default for CollectConfig {
@@ -191,6 +205,8 @@ impl Default for CollectConfig {
             input: InputSpec::behavior_metrics(),
             look: Look::default(),
             road: None,
+            looks: None,
+            look_every_s: 5.0,
         }
     }
 }
@@ -225,6 +241,15 @@ impl CollectConfig {
             ));
         }
         within("perturb_max_yaw_rate", p.yaw_rate.1, 0.0, 7.1)?;
+        if self.looks.is_some() {
+            within("look_every", self.look_every_s, 0.05, 1e5)?;
+            if self.look == Look::Classic {
+                return Err(InvalidSetting::new(
+                    "looks",
+                    "the classic look has no scene to restyle; use the gazebo look",
+                ));
+            }
+        }
         self.road.map_or(Ok(()), |r| r.validate())
     }
 }
@@ -258,6 +283,9 @@ struct Sink {
     perturbed: usize,
     sum_abs_lateral: f64,
     max_abs_lateral: f64,
+    /// `looks.csv`, where looks are drawn, and how many rows it has.
+    looks: Option<csv::Writer<std::fs::File>>,
+    look_count: usize,
 }
 
 /// One row of `labels.csv` (see [`super::LABEL_COLUMNS`]).
@@ -275,6 +303,49 @@ struct Row<'a> {
     yaw: f64,
     lateral_m: f64,
     perturbed: u8,
+    look: Option<usize>,
+}
+
+/// One row of `looks.csv`: a drawn look, where it was used, and everything drawn.
+#[derive(Debug, Serialize)]
+struct LookRow<'a> {
+    look: usize,
+    circuit: &'a str,
+    direction: &'a str,
+    run: usize,
+    t_start: f64,
+    ambient: f32,
+    texture_diffuse: f32,
+    line_r: u8,
+    line_g: u8,
+    line_b: u8,
+    line_position: f32,
+    wall: &'a str,
+    ground_gain: f32,
+    sky_grey: Option<u8>,
+    camera_height: f64,
+    camera_pitch: f64,
+    camera_roll: f64,
+    brightness: f32,
+    tint_r: f32,
+    tint_g: f32,
+    tint_b: f32,
+    noise: f32,
+    jpeg_quality: Option<u8>,
+}
+
+/// The looks of a run: a new one every `every_s` of simulated time, each with its own
+/// renderer of the restyled scene and its camera.
+struct Styler<'a> {
+    range: &'a LookRange,
+    scene: Arc<Scene>,
+    camera: CameraConfig,
+    rng: ChaCha8Rng,
+    every_s: f64,
+    next_s: f64,
+    current: Option<(usize, DrawnLook, Raster)>,
+    /// The stored copy of the frame, with the camera's and transport's effects.
+    stored: Frame,
 }
 
 /// Where the frames of the run in progress were taken, for their labels.
@@ -303,6 +374,7 @@ struct Recorder<'a> {
     /// Until when (frame stamp) the current disturbance lasts, and its yaw rate.
     disturbance: Option<(f64, f64)>,
     hint: usize,
+    styler: Option<Styler<'a>>,
 }
 
 impl Driver for Recorder<'_> {
@@ -321,7 +393,13 @@ impl Driver for Recorder<'_> {
         let Some(capture) = s.capture else {
             return ControlFlow::Continue(None);
         };
-        s.camera.render(&capture, &mut self.frame);
+        if self.styler.is_some() {
+            if let Err(e) = self.render_styled(&capture) {
+                return ControlFlow::Break(Err(e));
+            }
+        } else {
+            s.camera.render(&capture, &mut self.frame);
+        }
         match self.drive() {
             Ok(cmd) => ControlFlow::Continue(Some(cmd)),
             Err(e) => ControlFlow::Break(Err(e)),
@@ -330,6 +408,37 @@ impl Driver for Recorder<'_> {
 }
 
 impl Recorder<'_> {
+    /// Draws `capture` in the run's current look, drawing the next look when it is due.
+    fn render_styled(&mut self, capture: &crate::sim::world::Capture) -> Result<(), CollectError> {
+        let Some(st) = self.styler.as_mut() else {
+            return Ok(());
+        };
+        // A look is drawn only while frames are still stored: every row of looks.csv is used.
+        let due = capture.stamp >= st.next_s && self.sink.count < self.quota;
+        if st.current.is_none() || due {
+            let look = st.range.draw(&mut st.rng);
+            let camera = look.camera(st.camera);
+            let raster = Raster::new(Arc::new(look.scene.apply(&st.scene)), camera);
+            self.expert.set_camera(camera);
+            let index = self.sink.look_count;
+            self.sink
+                .write_look(index, &look, &self.info, capture.stamp)?;
+            st.current = Some((index, look, raster));
+            st.next_s = capture.stamp + st.every_s;
+        }
+        if let Some((_, _, raster)) = &st.current {
+            raster.render(
+                &capture.pose,
+                &Appearance::default(),
+                capture.seq,
+                &mut self.frame,
+            );
+        }
+        self.frame.stamp = capture.stamp;
+        self.frame.seq = capture.seq;
+        Ok(())
+    }
+
     /// The expert's answer to the frame: recorded with its label, disturbed, limited.
     fn drive(&mut self) -> Result<Command, CollectError> {
         let frame = &self.frame;
@@ -383,7 +492,23 @@ impl Recorder<'_> {
         let sink = &mut *self.sink;
         let index = sink.count;
         let name = format!("images/{index:07}.png");
-        sink.write_image(frame, &name, index)?;
+        let look = match self.styler.as_mut() {
+            Some(st) => match &st.current {
+                Some((look_index, look, _)) => {
+                    st.stored.clone_from(frame);
+                    look.frame
+                        .apply(frame.seq, &mut st.stored)
+                        .map_err(CollectError::Cut)?;
+                    sink.write_image(&st.stored, &name, index)?;
+                    Some(*look_index)
+                }
+                None => None,
+            },
+            None => {
+                sink.write_image(frame, &name, index)?;
+                None
+            }
+        };
         let row = Row {
             image: &name,
             v: label.v,
@@ -397,6 +522,7 @@ impl Recorder<'_> {
             yaw,
             lateral_m: lateral,
             perturbed: perturbed as u8,
+            look,
         };
         sink.labels
             .serialize(&row)
@@ -415,6 +541,55 @@ impl Recorder<'_> {
 }
 
 impl Sink {
+    fn write_look(
+        &mut self,
+        index: usize,
+        look: &DrawnLook,
+        info: &RunLabels<'_>,
+        t_start: f64,
+    ) -> Result<(), CollectError> {
+        let Some(writer) = self.looks.as_mut() else {
+            return Ok(());
+        };
+        let line = look.scene.line.unwrap_or([0; 3]);
+        let lighting = look.scene.lighting.unwrap_or_default();
+        let a = &look.frame.appearance;
+        let row = LookRow {
+            look: index,
+            circuit: info.circuit,
+            direction: info.direction,
+            run: info.run,
+            t_start,
+            ambient: lighting.ambient[0],
+            texture_diffuse: lighting.texture_diffuse,
+            line_r: line[0],
+            line_g: line[1],
+            line_b: line[2],
+            line_position: look.line_position,
+            wall: look.wall_name,
+            ground_gain: look.scene.ground_gain,
+            sky_grey: match look.scene.sky {
+                Some(crate::sim::scene::Sky::Background(rgb)) => Some(rgb[0]),
+                _ => None,
+            },
+            camera_height: look.camera_height,
+            camera_pitch: look.camera_pitch,
+            camera_roll: look.camera_roll,
+            brightness: a.brightness,
+            tint_r: a.tint[0],
+            tint_g: a.tint[1],
+            tint_b: a.tint[2],
+            noise: a.noise,
+            jpeg_quality: look.frame.jpeg_quality,
+        };
+        writer.serialize(&row).map_err(|e| CollectError::Write {
+            path: self.dir.join("looks.csv"),
+            reason: e.to_string(),
+        })?;
+        self.look_count += 1;
+        Ok(())
+    }
+
     fn write_image(&mut self, frame: &Frame, name: &str, index: usize) -> Result<(), CollectError> {
         let size = self.preprocessor.spec().size;
         self.preprocessor
@@ -478,7 +653,18 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
         perturbed: 0,
         sum_abs_lateral: 0.0,
         max_abs_lateral: 0.0,
+        looks: None,
+        look_count: 0,
     };
+    if config.looks.is_some() {
+        let path = dir.join("looks.csv");
+        sink.looks = Some(
+            csv::Writer::from_path(&path).map_err(|e| CollectError::Write {
+                path,
+                reason: e.to_string(),
+            })?,
+        );
+    }
 
     let mut pairs = Vec::new();
     for spec in &config.circuits {
@@ -498,8 +684,27 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
         let mut stalled = 0;
         while sink.count < target {
             let before = sink.count;
+            // Where looks are drawn, the recorder applies the camera's effects itself.
+            let appearance = config.appearance.draw(&mut rng);
+            let styler = match (&config.looks, &track.scenery) {
+                (Some(range), Scenery::Scene(scene)) => Some(Styler {
+                    range,
+                    scene: scene.clone(),
+                    camera: track.camera(),
+                    rng: ChaCha8Rng::seed_from_u64(rng.random()),
+                    every_s: config.look_every_s,
+                    next_s: 0.0,
+                    current: None,
+                    stored: Frame::new_rgb8(1, 1),
+                }),
+                _ => None,
+            };
             let world_config = WorldConfig {
-                appearance: config.appearance.draw(&mut rng),
+                appearance: if styler.is_some() {
+                    Appearance::default()
+                } else {
+                    appearance
+                },
                 camera: track.camera(),
                 ..WorldConfig::default()
             };
@@ -525,6 +730,7 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
                 odometry: None,
                 disturbance: None,
                 hint: 0,
+                styler,
             };
             let end = world.run(&mut recorder)?;
             runs += 1;
@@ -550,6 +756,12 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
         path: labels_path.clone(),
         reason: e.to_string(),
     })?;
+    if let Some(looks) = s.looks.as_mut() {
+        looks.flush().map_err(|e| CollectError::Write {
+            path: dir.join("looks.csv"),
+            reason: e.to_string(),
+        })?;
+    }
     let summary = CollectSummary {
         frames: s.count,
         perturbed_frames: s.perturbed,
@@ -562,7 +774,7 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
         },
         max_abs_lateral_m: s.max_abs_lateral,
     };
-    write_manifest(dir, config, &summary)?;
+    write_manifest(dir, config, &summary, sink.look_count)?;
     Ok(summary)
 }
 
@@ -571,6 +783,7 @@ fn write_manifest(
     dir: &Path,
     config: &CollectConfig,
     summary: &CollectSummary,
+    sink_looks: usize,
 ) -> Result<(), CollectError> {
     let p = &config.perturbation;
     let a = &config.appearance;
@@ -586,6 +799,9 @@ fn write_manifest(
         "input": config.input,
         "look": config.look.as_str(),
         "road_width_m": config.road.unwrap_or(config.look.road()).road_width,
+        "looks": config.looks,
+        "look_every_s": config.looks.as_ref().map(|_| config.look_every_s),
+        "looks_drawn": sink_looks,
         "summary": summary,
     });
     let path = dir.join("collect.json");

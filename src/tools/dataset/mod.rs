@@ -18,9 +18,10 @@ pub use collect::{
 
 /// The columns [`collect`] writes, in order: the image, the expert's command (the label), and
 /// where it was taken (circuit, `forward`/`reverse`, run number, simulated time, pose, signed
-/// lateral offset from the line with left positive, and whether the command sent to the car
-/// was disturbed at the time).
-pub const LABEL_COLUMNS: [&str; 12] = [
+/// lateral offset from the line with left positive, whether the command sent to the car
+/// was disturbed at the time, and the look it was drawn in: a row of `looks.csv`, empty
+/// where looks are not drawn).
+pub const LABEL_COLUMNS: [&str; 13] = [
     "image",
     "v",
     "w",
@@ -33,6 +34,7 @@ pub const LABEL_COLUMNS: [&str; 12] = [
     "yaw",
     "lateral_m",
     "perturbed",
+    "look",
 ];
 
 use std::path::{Path, PathBuf};
