@@ -3,7 +3,10 @@
     python -m pilotnet_factory.build --out generated/factory [--smoke]
 
 1. Records a training set (the project's three circuits plus SimpleCircuit and Montmeló) and
-   a test set of whole held-out circuits (Montreal, Nürburgring) with `pilotnet-brain dataset`.
+   a test set of whole held-out circuits (Montreal, Nürburgring) with `pilotnet-brain dataset`,
+   both drawn across the range of looks Gazebo's real frames span (`dataset --looks`: light,
+   line and wall colours, sky, ground, camera height, pitch and roll, exposure, noise, JPEG;
+   `--no-looks` records Behavior Metrics' calibrated look alone, as the models before did).
    Behavior Metrics' circuits are read from `../shared/circuits` (never copied).
 2. Trains the DeepLearningStudio PilotNet (`train.py`) and trims its steering on the training
    circuits (`trim.py`).
@@ -157,6 +160,10 @@ def main() -> None:
                         help="fine-tuning of the pruned models with their masks held (0: none)")
     parser.add_argument("--ship", type=Path,
                         help="copy the shipped variants and the manifest into this folder (models/)")
+    parser.add_argument("--looks", action=argparse.BooleanOptionalAction, default=True,
+                        help="record the datasets across Gazebo's looks (dataset --looks)")
+    parser.add_argument("--look-every", type=float, default=5.0,
+                        help="simulated seconds between drawn looks")
     parser.add_argument("--reuse-data", action="store_true",
                         help="keep OUT/data from an earlier run instead of recording it again")
     parser.add_argument("--reuse-training", action="store_true",
@@ -178,10 +185,14 @@ def main() -> None:
             summary, seed = recorded["summary"], recorded["seed"]
         else:
             shutil.rmtree(data / split, ignore_errors=True)
+            looks = ["--looks", "--look-every", str(args.look_every)] if args.looks else []
             summary = json.loads(run_binary(
                 args.binary, "dataset", "--circuits", ",".join(circuit_specs(names)),
-                "--frames", str(frames), "--out", str(data / split), "--seed", str(seed)))
+                "--frames", str(frames), "--out", str(data / split), "--seed", str(seed), *looks))
+        recorded = json.loads((data / split / "collect.json").read_text())
         datasets[split] = {"circuits": names, "frames": summary["frames"], "seed": seed,
+                           "looks": recorded.get("looks"),
+                           "look_every_s": recorded.get("look_every_s"),
                            "summary": summary}
         print(f"build: {split} set {json.dumps(summary)}", flush=True)
 
