@@ -18,7 +18,8 @@
 
 `--smoke` runs the same steps on a tiny dataset for one epoch (CI). `--ship DIR` copies the
 shipped variants (`SHIPPED`), their descriptions, the TensorRT calibration table and the
-manifest into DIR (the repository's `models/`).
+manifest into DIR (the repository's `models/`), and writes the training recipe beside them
+(`RECIPE.md`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from . import variants as V
 from .binary import ROOT, TEST_CIRCUITS, TRAIN_CIRCUITS, bench, circuit_specs, run_binary, sha256
 from .data import LabelRange, load_images, read_labels
 from .model import PilotNet
+from .recipe import recipe
 from .train import TrainConfig, fine_tune, train, weight_masks
 from .trim import trim, trim_variants
 
@@ -142,6 +144,7 @@ def ship(models: Path, dst: Path, manifest: dict) -> None:
     shutil.rmtree(dst / "tensorrt", ignore_errors=True)
     shutil.copytree(models / "tensorrt", dst / "tensorrt")
     shutil.copy2(models / "manifest.yaml", dst / "manifest.yaml")
+    (dst / "RECIPE.md").write_text(recipe(manifest))
 
 
 def main() -> None:
