@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use pilotnet_brain::base::camera::CameraConfig;
 use pilotnet_brain::base::control::CommandLimits;
 use pilotnet_brain::base::geometry::Pose2;
-use pilotnet_brain::base::settings::InvalidSetting;
+use pilotnet_brain::base::settings::{within, InvalidSetting};
 use pilotnet_brain::driving::brain::{BrainConfig, Latency};
 use pilotnet_brain::evaluation::circuit::{lap_file, RoadGeometry};
 use pilotnet_brain::evaluation::laps;
@@ -573,9 +573,9 @@ impl SimArgs {
             });
         }
         if let Some(height) = self.camera_height {
+            within("camera_height", height, 0.05, 10.0).map_err(flag_error)?;
             let mut camera = track.camera();
             camera.mount.height = height;
-            camera.validate().map_err(flag_error)?;
             track.camera = Some(camera);
         }
         Ok(track)

@@ -373,6 +373,42 @@ fn invalid_settings_exit_2_naming_the_flag_and_the_fault() {
             ],
             "--perturb-rate: -1 is not in [0, 100]",
         ),
+        (
+            &["sim", "--camera-height", "20"],
+            "--camera-height: 20 is not in [0.05, 10]",
+        ),
+        (
+            &[
+                "dataset",
+                "--circuits",
+                "lakeside",
+                "--frames",
+                "5",
+                "--out",
+                out,
+                "--looks",
+                "--look-every",
+                "0",
+            ],
+            "--look-every: 0 is not in [0.05, 100000]",
+        ),
+        (
+            &[
+                "dataset",
+                "--circuits",
+                "lakeside",
+                "--frames",
+                "5",
+                "--out",
+                out,
+                "--looks",
+                "--look",
+                "classic",
+            ],
+            "--looks: the classic look has no scene to restyle",
+        ),
+        (&["sim", "--line-rgb", "255,102"], "expected R,G,B"),
+        (&["sim", "--wall", "mauve"], "or one of white, grey"),
         // Refused by the parser: the value or the flag itself.
         (
             &["sim", "--latency", "soon"],

@@ -8,8 +8,10 @@ Looks: the three lights of `sim --light` (`first`, the look the models before we
 in; `world`, Gazebo's light from each world file; `sun`, Gazebo's without ambient light), and
 two the recorder never drew: the salmon line (255, 102, 102) beside teal walls (a pair
 `LookRange::gazebo` holds out), and the pre-2021 car's camera height (0.144 m) in the world's
-light. Each (world, direction, look) is driven once by the expert and once by each variant,
-lockstep (`--latency none`), from where the world spawns the car.
+light. The worlds are Behavior Metrics' `.world` files (`../shared/gazebo-f1/worlds`): their
+light, their car's camera, their spawn pose. Each (world, direction, look) is driven once by
+the expert and once by each variant, lockstep (`--latency none`), from where the world spawns
+the car.
 
 The judgement, per lap: fp32 completes the lap with MAE ≤ max(1.5 × the expert's, the
 expert's + 1 cm); every other variant completes it with MAE ≤ 1.5 × fp32's (the issue's bar on
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,11 +48,12 @@ LOOKS = {
 
 def lap(binary: Path, world: str, reverse: bool, look: str, model: Path | None) -> dict:
     """One lap's statistics (`sim --json`); a failure to run is recorded, not raised."""
-    args = [str(binary), "sim", "--world", str(WORLDS / world / "model.sdf"), "--json",
+    args = [str(binary), "sim", "--world", str(WORLDS / "worlds" / f"{world}.world"), "--json",
             "--latency", "none", *LOOKS[look]]
     args += ["--reverse"] if reverse else []
     args += ["--model", str(model)] if model else ["--pilot", "expert"]
-    done = subprocess.run(args, capture_output=True, text=True)
+    env = dict(os.environ, GAZEBO_MODEL_PATH=str(WORLDS))
+    done = subprocess.run(args, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else
                 f"exit {done.returncode}"}
