@@ -174,7 +174,7 @@ pub struct CompareArgs {
     #[arg(long)]
     pub world: String,
     /// A Gazebo world file's light: `world` (Gazebo's, from the file), `sun` (Gazebo's with
-    /// no ambient term) or `first` (the look the shipped networks were trained in).
+    /// no ambient term) or `first` (the look this project calibrated first).
     #[arg(long, default_value_t = Light::World)]
     pub light: Light,
     /// Where the camera's car stood, `X,Y,YAW` [default: searched along the circuit for the
@@ -389,10 +389,10 @@ pub struct SimArgs {
     /// (this project's first look and camera); a --world is always gazebo.
     #[arg(long, default_value_t = Look::default())]
     pub look: Look,
-    /// A Gazebo world file's light: `first` (the look the shipped networks were trained in:
-    /// no ambient light, textures at half), `world` (Gazebo's, from the world's
-    /// `<scene><ambient>`, as its camera frames show it; the shipped networks do not drive
-    /// in it yet) or `sun` (Gazebo's with no ambient term, the sun alone).
+    /// A Gazebo world file's light: `first` (the look this project calibrated first: no
+    /// ambient light, textures at half), `world` (Gazebo's, from the world's
+    /// `<scene><ambient>`, as its camera frames show it) or `sun` (Gazebo's with no ambient
+    /// term, the sun alone). The shipped networks were trained across all three and more.
     #[arg(long, default_value_t = Light::First)]
     pub light: Light,
     /// Draw the line in this colour, `R,G,B` as the camera sees it (flat): a look of

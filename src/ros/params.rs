@@ -376,7 +376,7 @@ pub struct SimNodeParams {
     pub world: String,
     /// `gazebo` (Behavior Metrics' world and F1 camera) or `classic`.
     pub look: String,
-    /// A `world`'s light: `first` (the shipped networks'), `world` (Gazebo's, from the world
+    /// A `world`'s light: `first` (the first calibrated look), `world` (Gazebo's, from the world
     /// file) or `sun` (Gazebo's without its ambient term).
     pub light: String,
     /// Drive it the other way round.

@@ -7,8 +7,8 @@
 //! by default) adds itself times the material's ambient reflectance (COLLADA's, 0.4 where it
 //! states none); a `constant` surface shows its colour unlit. Gazebo's camera frames show
 //! textures at their own colour under that light ([`Lighting::world`]). Circuits without a
-//! world file keep the look this project calibrated first on Gazebo's GUI views, in which the
-//! shipped networks were trained: no ambient light, textures at half ([`Lighting::FIRST`]).
+//! world file keep the look this project calibrated first on Gazebo's GUI views: no ambient
+//! light, textures at half ([`Lighting::FIRST`]).
 //! A face's front is the side its corners wind counter-clockwise around; the renderer draws
 //! fronts only, as Gazebo does (a SketchUp face is exported as two triangles, front and back,
 //! each with its own material). Each world triangle's colour factor is computed once, when it

@@ -63,7 +63,7 @@ pub enum WorldError {
 /// Which light a world is drawn in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Light {
-    /// The look this project calibrated first and trained the shipped networks in
+    /// The look this project calibrated first, on Gazebo's GUI views
     /// ([`Lighting::FIRST`]).
     #[default]
     First,
@@ -149,7 +149,7 @@ pub fn load(path: &Path, light: Light) -> Result<LoadedWorld, WorldError> {
     }
     let mut scene = Scene::new();
     // The world's own sky; its light when asked for and a world file gives one, else the
-    // first calibrated look (the shipped networks'). Set before the meshes: triangles are
+    // first calibrated look. Set before the meshes: triangles are
     // shaded as they are added.
     scene.sky = description.sky.unwrap_or_default();
     scene.lighting = match (light, description.ambient) {
