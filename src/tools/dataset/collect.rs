@@ -79,6 +79,14 @@ pub enum CollectError {
     /// A frame could not be cut to the network's input.
     #[error("frame cannot be cut: {0}")]
     Cut(String),
+    /// The drawn look's camera effects could not be applied to a frame (its JPEG round trip).
+    #[error("frame {seq}: cannot apply the drawn look: {reason}")]
+    Look {
+        /// The frame.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// How often and how hard the expert's commands are disturbed.
@@ -498,7 +506,10 @@ impl Recorder<'_> {
                     st.stored.clone_from(frame);
                     look.frame
                         .apply(frame.seq, &mut st.stored)
-                        .map_err(CollectError::Cut)?;
+                        .map_err(|reason| CollectError::Look {
+                            seq: frame.seq,
+                            reason,
+                        })?;
                     sink.write_image(&st.stored, &name, index)?;
                     Some(*look_index)
                 }
