@@ -276,6 +276,13 @@ pub struct DatasetArgs {
     /// Simulated seconds between drawn looks.
     #[arg(long, default_value_t = 5.0)]
     pub look_every: f64,
+    /// On-policy data: this network (model file or description, trim included) drives on the
+    /// stored frames while the expert labels each of them (the DAgger scheme).
+    #[arg(long)]
+    pub driver: Option<PathBuf>,
+    /// Inference engine of --driver: ort, tract or tch [default: from the model file].
+    #[arg(long, requires = "driver")]
+    pub driver_backend: Option<BackendKind>,
 }
 
 /// Inference settings shared by `sim` and `bench`.

@@ -18,6 +18,7 @@ use pilotnet_brain::evaluation::circuit::{Circuit, BUILTIN_CIRCUITS};
 use pilotnet_brain::evaluation::laps::Sample;
 use pilotnet_brain::evaluation::record::RunRecord;
 use pilotnet_brain::evaluation::report;
+use pilotnet_brain::inference::backend::BackendConfig;
 use pilotnet_brain::inference::manifest::{resolve_model, Manifest};
 use pilotnet_brain::sim;
 
@@ -355,7 +356,9 @@ fn run_bench(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 fn run_dataset(args: &DatasetArgs) -> anyhow::Result<()> {
-    use pilotnet_brain::tools::dataset::{collect, AppearanceRange, CollectConfig, Perturbation};
+    use pilotnet_brain::tools::dataset::{
+        collect, AppearanceRange, CollectConfig, DriverSetup, Perturbation,
+    };
     let input = match &args.description {
         Some(path) => pilotnet_brain::inference::model::Description::read(path)?.input,
         None => pilotnet_brain::inference::model::InputSpec::behavior_metrics(),
@@ -393,6 +396,16 @@ fn run_dataset(args: &DatasetArgs) -> anyhow::Result<()> {
             .looks
             .then(pilotnet_brain::sim::looks::LookRange::gazebo),
         look_every_s: args.look_every,
+        driver: match &args.driver {
+            Some(path) => Some(DriverSetup {
+                model: resolve_model(path)?,
+                backend: BackendConfig {
+                    kind: args.driver_backend,
+                    ..BackendConfig::default()
+                },
+            }),
+            None => None,
+        },
     };
     config.validate().map_err(flag_error)?;
     let summary = collect(&config)

@@ -243,3 +243,70 @@ fn deeplearningstudio_layout_scores_like_the_projects_own() {
         "{err}"
     );
 }
+
+#[test]
+fn a_network_drives_while_the_expert_labels() {
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/pilotnet_fp32.onnx");
+    let cfg = |out: &std::path::Path, driver: Option<&std::path::Path>| CollectConfig {
+        circuits: vec!["lakeside".into()],
+        both_directions: false,
+        frames: 160,
+        looks: Some(LookRange::gazebo()),
+        full_frame_every: 0,
+        perturbation: dataset::Perturbation {
+            rate_hz: 0.0,
+            ..Default::default()
+        },
+        driver: driver.map(|model| dataset::DriverSetup {
+            model: model.to_path_buf(),
+            backend: pilotnet_brain::inference::backend::BackendConfig {
+                kind: Some(pilotnet_brain::inference::backend::BackendKind::Tract),
+                ..Default::default()
+            },
+        }),
+        ..config(out, 11)
+    };
+    let by_expert = tempfile::tempdir().unwrap();
+    collect(&cfg(by_expert.path(), None)).unwrap();
+    let by_network = tempfile::tempdir().unwrap();
+    let summary = collect(&cfg(by_network.path(), Some(&model))).unwrap();
+    assert_eq!(summary.frames, 160);
+    let rows = |dir: &std::path::Path| -> Vec<csv::StringRecord> {
+        let mut r = csv::Reader::from_path(dir.join("labels.csv")).unwrap();
+        r.records().map(|r| r.unwrap()).collect()
+    };
+    let (e, n) = (rows(by_expert.path()), rows(by_network.path()));
+    // The same start, the same look: the first frame is the same picture, and its label is the
+    // expert's answer to it either way.
+    assert_eq!((&e[0][1], &e[0][2]), (&n[0][1], &n[0][2]));
+    assert_eq!(
+        std::fs::read(by_expert.path().join("images/0000000.png")).unwrap(),
+        std::fs::read(by_network.path().join("images/0000000.png")).unwrap()
+    );
+    // After that the network's own steering takes the car elsewhere.
+    let lateral = |r: &csv::StringRecord| r[10].parse::<f64>().unwrap();
+    let apart = e
+        .iter()
+        .zip(&n)
+        .skip(40)
+        .filter(|(a, b)| (lateral(a) - lateral(b)).abs() > 0.005)
+        .count();
+    assert!(apart > 60, "{apart} of 120 frames at another offset");
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(by_network.path().join("collect.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(manifest["driver"]
+        .as_str()
+        .unwrap()
+        .ends_with("pilotnet_fp32.onnx"));
+    // A driver that cannot be opened is named.
+    let missing = by_network.path().join("no_such_model.onnx");
+    let err = collect(&cfg(by_network.path(), Some(&missing)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("driving network") && err.contains("no_such_model.onnx"),
+        "{err}"
+    );
+}

@@ -12,6 +12,13 @@
 //! through exposure, noise and JPEG; the expert drives on the restyled picture before the
 //! camera's and transport's effects, through the moved camera, so its labels are as before.
 //! Everything is drawn from one seed: the same settings give the same dataset.
+//!
+//! On-policy data ([`CollectConfig::driver`], the DAgger scheme): a network drives instead
+//! of the expert, on the frames as stored (the camera's and transport's effects included), and
+//! the expert still labels every frame. The car then goes where that network's own errors take
+//! it — the offsets it holds in bends, the drift it never recovers from — and the labels say
+//! what the expert would have done there, which is the data a network trained on the expert's
+//! own laps never sees.
 
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -29,9 +36,10 @@ use crate::base::control::{Command, CommandLimits, Limiter};
 use crate::base::geometry::ClosedPolyline;
 use crate::base::sensor::{Frame, Odometry};
 use crate::base::settings::{within, InvalidSetting};
-use crate::driving::pilot::{ExpertConfig, ExpertPilot, Pilot, PilotError};
+use crate::driving::pilot::{ExpertConfig, ExpertPilot, NetworkPilot, Pilot, PilotError};
 use crate::evaluation::circuit::RoadGeometry;
 use crate::evaluation::laps::{Direction, EndReason, LapRecorder};
+use crate::inference::backend::BackendConfig;
 use crate::inference::model::InputSpec;
 use crate::inference::preprocess::Preprocessor;
 use crate::sim::looks::{DrawnLook, LookRange};
@@ -76,6 +84,22 @@ pub enum CollectError {
         /// Its direction.
         direction: &'static str,
     },
+    /// The driving network could not be opened.
+    #[error("cannot open the driving network {}: {reason}", model.display())]
+    Driver {
+        /// The model file or description.
+        model: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The driving network failed on a frame (NaN output, backend error).
+    #[error("the driving network failed on frame {seq}: {source}")]
+    DriverFailed {
+        /// The frame.
+        seq: u64,
+        /// Why.
+        source: PilotError,
+    },
     /// A frame could not be cut to the network's input.
     #[error("frame cannot be cut: {0}")]
     Cut(String),
@@ -87,6 +111,15 @@ pub enum CollectError {
         /// Why.
         reason: String,
     },
+}
+
+/// A network that drives while the expert labels (on-policy data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriverSetup {
+    /// The model file or its description.
+    pub model: PathBuf,
+    /// How it runs.
+    pub backend: BackendConfig,
 }
 
 /// How often and how hard the expert's commands are disturbed.
@@ -197,6 +230,9 @@ pub struct CollectConfig {
     pub looks: Option<LookRange>,
     /// Simulated seconds between drawn looks.
     pub look_every_s: f64,
+    /// A network that drives in the expert's place (the expert still labels); `None`: the
+    /// expert drives.
+    pub driver: Option<DriverSetup>,
 }
 
 impl Default for CollectConfig {
@@ -215,6 +251,7 @@ impl Default for CollectConfig {
             road: None,
             looks: None,
             look_every_s: 5.0,
+            driver: None,
         }
     }
 }
@@ -364,9 +401,11 @@ struct RunLabels<'a> {
     centre: &'a ClosedPolyline,
 }
 
-/// The expert driving the world, recorded, with its commands disturbed now and then.
+/// The expert (or a network) driving the world, recorded with the expert's labels, with the
+/// commands disturbed now and then.
 struct Recorder<'a> {
     expert: ExpertPilot,
+    driver: Option<&'a mut NetworkPilot>,
     limiter: Limiter,
     laps: LapRecorder,
     sink: &'a mut Sink,
@@ -460,7 +499,21 @@ impl Recorder<'_> {
             })?;
         // The label is what the picture asks for (the expert's command where it lost the line).
         let label = self.expert.sighting().label().unwrap_or(command);
+        let seq = frame.seq;
         let now = frame.stamp;
+        self.apply_look()?;
+        let command = match self.driver.as_deref_mut() {
+            Some(driver) => {
+                let seen = match &self.styler {
+                    Some(st) if st.current.is_some() => &st.stored,
+                    _ => &self.frame,
+                };
+                driver
+                    .drive(seen, self.odometry.as_ref())
+                    .map_err(|source| CollectError::DriverFailed { seq, source })?
+            }
+            None => command,
+        };
         if let Some((until, _)) = self.disturbance {
             if now >= until {
                 self.disturbance = None;
@@ -487,6 +540,22 @@ impl Recorder<'_> {
         Ok(self.limiter.apply(sent, now).cmd)
     }
 
+    /// The stored copy of the frame: the drawn look's camera and transport effects applied.
+    fn apply_look(&mut self) -> Result<(), CollectError> {
+        if let Some(st) = self.styler.as_mut() {
+            if let Some((_, look, _)) = &st.current {
+                st.stored.clone_from(&self.frame);
+                look.frame
+                    .apply(self.frame.seq, &mut st.stored)
+                    .map_err(|reason| CollectError::Look {
+                        seq: self.frame.seq,
+                        reason,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
     fn record(&mut self, label: Command, perturbed: bool) -> Result<(), CollectError> {
         let frame = &self.frame;
         let (x, y, yaw, lateral) = match &self.odometry {
@@ -502,14 +571,7 @@ impl Recorder<'_> {
         let name = format!("images/{index:07}.png");
         let look = match self.styler.as_mut() {
             Some(st) => match &st.current {
-                Some((look_index, look, _)) => {
-                    st.stored.clone_from(frame);
-                    look.frame
-                        .apply(frame.seq, &mut st.stored)
-                        .map_err(|reason| CollectError::Look {
-                            seq: frame.seq,
-                            reason,
-                        })?;
+                Some((look_index, _, _)) => {
                     sink.write_image(&st.stored, &name, index)?;
                     Some(*look_index)
                 }
@@ -684,6 +746,15 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
             pairs.push((spec.as_str(), true));
         }
     }
+    let mut driver = match &config.driver {
+        Some(setup) => Some(
+            NetworkPilot::open(&setup.model, &setup.backend).map_err(|e| CollectError::Driver {
+                model: setup.model.clone(),
+                reason: e.to_string(),
+            })?,
+        ),
+        None => None,
+    };
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let (mut runs, mut off_road) = (0usize, 0usize);
     for (i, (spec, reversed)) in pairs.iter().enumerate() {
@@ -723,6 +794,7 @@ pub fn collect(config: &CollectConfig) -> Result<CollectSummary, CollectError> {
             let mut world = World::new(&track, &world_config)?;
             let mut recorder = Recorder {
                 expert: ExpertPilot::new(world_config.camera, ExpertConfig::default()),
+                driver: driver.as_mut(),
                 limiter: Limiter::new(CommandLimits::default()),
                 laps: LapRecorder::for_circuit(circuit, u32::MAX, Direction::Auto),
                 sink: &mut sink,
@@ -813,6 +885,7 @@ fn write_manifest(
         "looks": config.looks,
         "look_every_s": config.looks.as_ref().map(|_| config.look_every_s),
         "looks_drawn": sink_looks,
+        "driver": config.driver.as_ref().map(|d| d.model.display().to_string()),
         "summary": summary,
     });
     let path = dir.join("collect.json");

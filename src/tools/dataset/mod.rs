@@ -13,7 +13,8 @@ mod collect;
 pub mod deeplearningstudio;
 
 pub use collect::{
-    collect, AppearanceRange, CollectConfig, CollectError, CollectSummary, Perturbation,
+    collect, AppearanceRange, CollectConfig, CollectError, CollectSummary, DriverSetup,
+    Perturbation,
 };
 
 /// The columns [`collect`] writes, in order: the image, the expert's command (the label), and
