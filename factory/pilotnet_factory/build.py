@@ -9,7 +9,8 @@
    `--no-looks` records Behavior Metrics' calibrated look alone, as the models before did).
    Behavior Metrics' circuits are read from `../shared/circuits` (never copied).
 2. Trains the DeepLearningStudio PilotNet (`train.py`) and trims its steering on the training
-   circuits (`trim.py`).
+   circuits (`trim.py`); then lets it drive the training circuits while the expert labels
+   (`onpolicy.py`, the DAgger scheme), trains it further on both sets and trims it again.
 3. Makes the study's variants (`variants.py`, `qat.py`) and trims each on the same circuits,
    from the network's trim (a quantised network carries a steering bias of its own).
 4. Measures each with `pilotnet-brain bench` on the test set (size, inference time, MSE) and
@@ -31,10 +32,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 
-from . import qat
+from . import onpolicy, qat
 from . import variants as V
 from .binary import ROOT, TEST_CIRCUITS, TRAIN_CIRCUITS, bench, circuit_specs, run_binary, sha256
 from .data import LabelRange, load_images, read_labels
@@ -72,10 +74,11 @@ SHIPPED = {"fp32", "fp16", "dynamic_int8", "static_int8", "prune_static_int8", "
 class TrainingSet:
     """The training images and normalised labels, loaded once for calibration and fine-tuning."""
 
-    def __init__(self, folder: Path, label_range: LabelRange) -> None:
-        cols = read_labels(folder)
-        self.images = load_images(cols["image"])
-        self.labels = label_range.normalise(cols["v"], cols["w"])
+    def __init__(self, folders: list[Path], label_range: LabelRange) -> None:
+        cols = [read_labels(folder) for folder in folders]
+        self.images = np.concatenate([load_images(c["image"]) for c in cols])
+        self.labels = label_range.normalise(np.concatenate([c["v"] for c in cols]),
+                                            np.concatenate([c["w"] for c in cols]))
         self.label_range = label_range
 
 
@@ -171,10 +174,20 @@ def main() -> None:
                         help="keep OUT/data from an earlier run instead of recording it again")
     parser.add_argument("--reuse-training", action="store_true",
                         help="keep OUT/training from an earlier run instead of training again")
+    parser.add_argument("--onpolicy-frames", type=int, default=15000,
+                        help="frames the trained network drives while the expert labels, for its "
+                             "on-policy refinement (0: none)")
+    parser.add_argument("--onpolicy-rounds", type=int, default=2,
+                        help="on-policy rounds, each recorded with the network the one before "
+                             "left")
+    parser.add_argument("--onpolicy-epochs", type=int, default=3,
+                        help="epochs of the refinement on the training and on-policy sets")
     args = parser.parse_args()
     started = time.time()
     if args.smoke:
         args.train_frames, args.test_frames, args.epochs, args.qat_epochs = 200, 80, 1, 1
+        args.onpolicy_frames, args.onpolicy_epochs = min(args.onpolicy_frames, 100), 1
+        args.onpolicy_rounds = min(args.onpolicy_rounds, 1)
     out: Path = args.out
     data, models = out / "data", out / "models"
     shutil.rmtree(models, ignore_errors=True)
@@ -210,14 +223,47 @@ def main() -> None:
     # The smoke network cannot drive: one circuit, one correction, only to exercise the path.
     trim_names = TRAIN_CIRCUITS[:1] if args.smoke else TRAIN_CIRCUITS
     trim_circuits = circuit_specs(trim_names)
-    steering = trim(out / "training", data / "train", trim_circuits, args.binary,
-                    rounds=2 if args.smoke else 3, gain=-1.0 if args.smoke else None)
+    trim_rounds, trim_gain = (2, -1.0) if args.smoke else (3, None)
+    training = out / "training"
+    if not args.reuse_training or "steering_trim" not in record:
+        trim(training, data / "train", trim_circuits, args.binary, rounds=trim_rounds,
+             gain=trim_gain)
+    # On-policy rounds: each drives the network as refined (and trimmed) by the rounds before.
+    sets = [data / "train"]
+    for k in range(args.onpolicy_rounds if args.onpolicy_frames > 0 else 0):
+        sets.append(data / f"onpolicy{k + 1}")
+        if k < len(record.get("onpolicy", [])):
+            continue
+        summary = onpolicy.record(args.binary, training / "pilotnet.onnx",
+                                  circuit_specs(TRAIN_CIRCUITS), args.onpolicy_frames, sets[-1],
+                                  args.seed + 20 + k, looks=args.looks,
+                                  look_every=args.look_every)
+        print(f"build: on-policy set {k + 1} {json.dumps(summary)}", flush=True)
+        refined = onpolicy.refine(training, sets, data / "test", args.onpolicy_epochs, 3e-4,
+                                  args.seed + 20 + k, threads=config.threads)
+        trim(training, data / "train", trim_circuits, args.binary, rounds=trim_rounds,
+             gain=trim_gain)
+        record = json.loads((training / "training.json").read_text())
+        print(f"build: refined on-policy, test MSE {refined['test_mse_before']:.5f} -> "
+              f"{refined['test_mse']:.5f}", flush=True)
+    record = json.loads((training / "training.json").read_text())
+    steering = record["steering_trim"]
+    for k, folder in enumerate(sets[1:]):
+        recorded = json.loads((folder / "collect.json").read_text())
+        datasets[folder.name] = {
+            "circuits": TRAIN_CIRCUITS, "frames": recorded["summary"]["frames"],
+            "seed": recorded["seed"], "looks": recorded.get("looks"),
+            "look_every_s": recorded.get("look_every_s"),
+            "driver": "the trained network, trimmed" if k == 0 else
+                      f"the network after on-policy round {k}, trimmed",
+            "summary": recorded["summary"]}
     model = PilotNet()
     model.load_state_dict(torch.load(out / "training" / "pilotnet.pt.state"))
     model.eval()
     description = (out / "training" / "pilotnet.yaml").read_text()
 
-    data_set = TrainingSet(data / "train", LabelRange(**record["label_range"]))
+    # The variants are calibrated and fine-tuned on everything the network was trained on.
+    data_set = TrainingSet(sets, LabelRange(**record["label_range"]))
     calibration = V.calibration_batches(
         data_set.images[:: max(1, len(data_set.images) // 512)], 256, seed=args.seed)
     torch.set_num_threads(config.threads)
@@ -260,6 +306,9 @@ def main() -> None:
         "dataset": datasets,
         "training": {"config": asdict(config), "label_range": record["label_range"],
                      "test_mse": record["test_mse"], "seconds": record.get("seconds"),
+                     "onpolicy": [{k: r[k] for k in ("samples", "epochs", "learning_rate", "seed",
+                                                      "test_mse_before", "test_mse", "seconds")}
+                                  for r in record.get("onpolicy", [])],
                      "steering_trim_rad_s": steering["trim_rad_s"],
                      "steering_trim": {
                          "label_gain_rad_s_per_m": steering["label_gain_rad_s_per_m"],

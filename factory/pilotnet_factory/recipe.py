@@ -31,7 +31,9 @@ def recipe(manifest: dict) -> str:
                      f"{', '.join(d['circuits'])} (each both ways); {s['perturbed_frames']} "
                      f"taken while a disturbance pushed the car off the line (up to "
                      f"{s['max_abs_lateral_m']:.2f} m); {s['runs']} runs, {s['runs_off_road']} "
-                     "off the road.")
+                     "off the road"
+                     + (f"; driven by {d['driver']}, labelled by the expert." if d.get("driver")
+                        else "."))
     looks = next((d.get("looks") for d in data.values() if d.get("looks")), None)
     if looks:
         every = next(d.get("look_every_s") for d in data.values() if d.get("looks"))
@@ -63,8 +65,20 @@ def recipe(manifest: dict) -> str:
                                           ("image and mirror paired", c.get("mirror_pairs")))
                           if on)
               + f". Test MSE {training['test_mse']:.5f}"
-              + (f", {training['seconds'] / 60:.0f} min." if training.get("seconds") else "."),
-              "", "## Trims (`pilotnet_factory.trim`)", "",
+              + (f", {training['seconds'] / 60:.0f} min." if training.get("seconds") else ".")]
+    rounds = training.get("onpolicy") or []
+    if rounds:
+        lines += ["", "## On-policy refinement (`pilotnet_factory.onpolicy`)", "",
+                  "The trained, trimmed network drove the training circuits while the expert "
+                  "labelled every frame (`dataset --driver`, the on-policy sets above); it was "
+                  "then trained further on the training set and every on-policy set so far, "
+                  "round after round (DAgger):", ""]
+        for k, onp in enumerate(rounds, start=1):
+            lines.append(f"- round {k}: {onp['epochs']} more epochs on {onp['samples']} frames, "
+                         f"Adam from {onp['learning_rate']} with cosine decay, seed {onp['seed']}: "
+                         f"test MSE {onp['test_mse_before']:.5f} → {onp['test_mse']:.5f}, "
+                         f"{onp['seconds'] / 60:.0f} min.")
+    lines += ["", "## Trims (`pilotnet_factory.trim`)", "",
               f"The network's steering trim: {training['steering_trim_rad_s']:+.4f} rad/s, "
               f"measured on {', '.join(training['steering_trim']['circuits'])}. Each variant's:", ""]
     lines += ["| variant | trim (rad/s) | test MSE |", "|---|---|---|"]

@@ -42,7 +42,7 @@ def retune(models: Path, train_dir: Path, epochs: int, seed: int) -> list[str]:
         raise ValueError(f"{path}: no entries for {missing}")
     model = load_onnx("pilotnet", models / entries["fp32"]["file"])
     model.eval()
-    data = TrainingSet(train_dir, label_range)
+    data = TrainingSet([train_dir], label_range)
     torch.set_num_threads(2)
     torch.use_deterministic_algorithms(False)  # quantised kernels have no deterministic flag
     extras = make_qat_variants(model, models, data, epochs=epochs, seed=seed)

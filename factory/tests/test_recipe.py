@@ -17,5 +17,25 @@ def test_the_shipped_manifest_renders_its_data_training_and_trims():
             assert f"| {v['name']} |" in text
     if train.get("looks"):
         assert "Looks (`dataset --looks`)" in text and "held out" in text
+    for k, onpolicy in enumerate(manifest["training"].get("onpolicy") or [], start=1):
+        assert "## On-policy refinement" in text
+        assert f"- round {k}: {onpolicy['epochs']} more epochs" in text
+        assert "labelled by the expert" in text
     # What is shipped is what this writes.
     assert (ROOT / "models" / "RECIPE.md").read_text() == text
+
+
+def test_an_on_policy_refinement_is_stated_with_its_data():
+    manifest = yaml.safe_load((ROOT / "models" / "manifest.yaml").read_text())
+    manifest["dataset"]["onpolicy1"] = {
+        "circuits": ["lakeside"], "frames": 100, "seed": 21, "driver": "the trained network",
+        "summary": {"perturbed_frames": 5, "max_abs_lateral_m": 0.9, "runs": 2,
+                    "runs_off_road": 1}}
+    manifest["training"]["onpolicy"] = [{
+        "samples": 300, "epochs": 2, "learning_rate": 3e-4, "seed": 21,
+        "test_mse_before": 0.005, "test_mse": 0.004, "seconds": 120.0}]
+    text = recipe(manifest)
+    assert "- **onpolicy1**: 100 frames, seed 21" in text
+    assert "driven by the trained network, labelled by the expert." in text
+    assert "round 1: 2 more epochs on 300 frames" in text
+    assert "test MSE 0.00500 → 0.00400" in text
