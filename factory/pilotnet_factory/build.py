@@ -206,7 +206,7 @@ def main() -> None:
                 args.binary, "dataset", "--circuits", ",".join(circuit_specs(names)),
                 "--frames", str(frames), "--out", str(data / split), "--seed", str(seed), *looks))
         recorded = json.loads((data / split / "collect.json").read_text())
-        datasets[split] = {"circuits": names, "frames": summary["frames"], "seed": seed,
+        datasets[split] = {"circuits": list(names), "frames": summary["frames"], "seed": seed,
                            "looks": recorded.get("looks"),
                            "look_every_s": recorded.get("look_every_s"),
                            "summary": summary}
@@ -251,7 +251,7 @@ def main() -> None:
     for k, folder in enumerate(sets[1:]):
         recorded = json.loads((folder / "collect.json").read_text())
         datasets[folder.name] = {
-            "circuits": TRAIN_CIRCUITS, "frames": recorded["summary"]["frames"],
+            "circuits": list(TRAIN_CIRCUITS), "frames": recorded["summary"]["frames"],
             "seed": recorded["seed"], "looks": recorded.get("looks"),
             "look_every_s": recorded.get("look_every_s"),
             "driver": "the trained network, trimmed" if k == 0 else
