@@ -33,7 +33,7 @@ from .binary import ROOT, TRAIN_CIRCUITS, circuit_specs, run_binary
 from .data import FrameDataset, LabelRange, load_images, read_labels, turn_weights
 from .export import export_both
 from .model import PilotNet
-from .train import evaluate
+from .train import cosine_schedule, evaluate
 
 
 def record(binary: Path, driver: Path, circuits: list[str], frames: int, out: Path, seed: int,
@@ -77,8 +77,7 @@ def refine(training: Path, datasets: list[Path], test_dir: Path, epochs: int,
                         batch_size=64, sampler=sampler)
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     steps = max(1, epochs * len(loader))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda step: 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * min(step / steps, 1.0))))
+    schedule = cosine_schedule(optimiser, steps)
     history = []
     for epoch in range(epochs):
         model.train()

@@ -133,6 +133,12 @@ def fine_tune(model: nn.Module, images: np.ndarray, labels: np.ndarray, label_ra
     model.eval()
 
 
+def cosine_schedule(optimiser: torch.optim.Optimizer, steps: int):
+    """Cosine decay of the learning rate to 1 % of its start over `steps` steps."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * min(step / steps, 1.0))))
+
+
 def train(train_dir: Path, test_dir: Path, out: Path, config: TrainConfig) -> dict:
     """Trains, exports fp32 ONNX + TorchScript + description, returns the training record."""
     started = time.time()
@@ -170,11 +176,8 @@ def train(train_dir: Path, test_dir: Path, out: Path, config: TrainConfig) -> di
                                  weight_decay=config.weight_decay)
     loss_fn = nn.MSELoss()
     steps = config.epochs * len(loader)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser,
-        (lambda step: 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * min(step / steps, 1.0))))
-        if config.cosine else (lambda step: 1.0),
-    )
+    schedule = cosine_schedule(optimiser, steps) if config.cosine else \
+        torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: 1.0)
     history = []
     for epoch in range(config.epochs):
         model.train()

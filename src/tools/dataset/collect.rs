@@ -501,7 +501,10 @@ impl Recorder<'_> {
         let label = self.expert.sighting().label().unwrap_or(command);
         let seq = frame.seq;
         let now = frame.stamp;
-        self.apply_look()?;
+        // The camera's effects cost a JPEG round trip: only for a frame stored or driven on.
+        if self.driver.is_some() || self.sink.count < self.quota {
+            self.apply_look()?;
+        }
         let command = match self.driver.as_deref_mut() {
             Some(driver) => {
                 let seen = match &self.styler {
