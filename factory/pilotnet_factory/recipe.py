@@ -15,8 +15,14 @@ import yaml
 from .binary import ROOT
 
 
+def _num(x) -> str:
+    """A number as written in the recorder's settings: the recorder keeps them as 32-bit
+    floats, so 0.8 arrives as 0.800000011920929; six significant digits give it back."""
+    return f"{x:.6g}" if isinstance(x, float) else str(x)
+
+
 def _range(pair) -> str:
-    return f"{pair[0]}–{pair[1]}"
+    return f"{_num(pair[0])}–{_num(pair[1])}"
 
 
 def recipe(manifest: dict) -> str:
@@ -49,7 +55,7 @@ def recipe(manifest: dict) -> str:
                   f"({_range(looks['flat_sky_grey'])}) with odds {looks['flat_sky']}; camera "
                   f"{_range(looks['camera_height'])} m high, pitch {_range(looks['camera_pitch'])} "
                   f"rad, roll {_range(looks['camera_roll'])} rad; exposure "
-                  f"{_range(looks['brightness'])}, white balance ±{looks['tint']}, noise "
+                  f"{_range(looks['brightness'])}, white balance ±{_num(looks['tint'])}, noise "
                   f"{_range(looks['noise'])}; JPEG with odds {looks['jpeg']} at quality "
                   f"{_range(looks['jpeg_quality'])}."]
     else:

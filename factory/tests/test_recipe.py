@@ -39,3 +39,14 @@ def test_an_on_policy_refinement_is_stated_with_its_data():
     assert "driven by the trained network, labelled by the expert." in text
     assert "round 1: 2 more epochs on 300 frames" in text
     assert "test MSE 0.00500 → 0.00400" in text
+
+
+def test_the_recorders_32_bit_ranges_are_written_as_set():
+    manifest = yaml.safe_load((ROOT / "models" / "manifest.yaml").read_text())
+    looks = manifest["dataset"]["train"].get("looks")
+    if not looks:
+        return
+    looks["brightness"] = [0.800000011920929, 1.2000000476837158]
+    looks["tint"] = 0.05000000074505806
+    text = recipe(manifest)
+    assert "exposure 0.8–1.2, white balance ±0.05" in text

@@ -151,12 +151,38 @@ pub struct Training {
     /// Wall time of the training run, seconds.
     #[serde(default)]
     pub seconds: Option<f64>,
+    /// The on-policy rounds that refined the trained network, in order
+    /// (`pilotnet_factory.onpolicy`; `test_mse` above is the last round's).
+    #[serde(default)]
+    pub onpolicy: Vec<OnPolicyRound>,
     /// Steering trim added to the w output's offset, rad/s (pilotnet_factory.trim).
     #[serde(default)]
     pub steering_trim_rad_s: f64,
     /// How the trim was measured, as recorded.
     #[serde(default)]
     pub steering_trim: serde_yaml::Value,
+}
+
+/// One round of on-policy refinement: the network drove, the expert labelled, the network
+/// trained further on every set so far.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnPolicyRound {
+    /// Training samples of the round (the training set and every on-policy set so far).
+    pub samples: u64,
+    /// Epochs of the round.
+    pub epochs: u32,
+    /// Adam's starting learning rate (cosine decay).
+    pub learning_rate: f64,
+    /// Seed of the round's shuffling and of its recording.
+    pub seed: u64,
+    /// Test-set MSE before the round.
+    pub test_mse_before: f64,
+    /// Test-set MSE after the round.
+    pub test_mse: f64,
+    /// Wall time of the round's training, seconds.
+    #[serde(default)]
+    pub seconds: Option<f64>,
 }
 
 /// Min-max normalisation range of the labels.
@@ -491,5 +517,27 @@ training:
         };
         let e = catalogue(dir.path(), typo).unwrap_err().to_string();
         assert!(e.contains("malformed") && e.contains("lr"), "{e}");
+    }
+
+    #[test]
+    fn on_policy_rounds_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let round = "  - {samples: 45000, epochs: 3, learning_rate: 0.0003, seed: 21, \
+                     test_mse_before: 0.005, test_mse: 0.004, seconds: 465.4}\n";
+        let refined = Case {
+            training: &format!("  onpolicy:\n{round}"),
+            ..Case::default()
+        };
+        let m = catalogue(dir.path(), refined).unwrap();
+        assert_eq!(m.training.onpolicy.len(), 1);
+        assert_eq!(m.training.onpolicy[0].samples, 45000);
+        assert_eq!(m.training.onpolicy[0].test_mse, 0.004);
+        let typo = Case {
+            training: "  onpolicy:\n  - {samples: 1, epochs: 1, learning_rate: 0.1, seed: 1, \
+                       test_mse_before: 0.1, test_mse: 0.1, frames: 3}\n",
+            ..Case::default()
+        };
+        let e = catalogue(dir.path(), typo).unwrap_err().to_string();
+        assert!(e.contains("malformed") && e.contains("frames"), "{e}");
     }
 }
