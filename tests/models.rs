@@ -23,20 +23,20 @@ const MAE_HEADROOM: f64 = 1.5;
 /// circuit, reverse, position deviation MAE in m). The expert drives the same worlds at
 /// 0.008–0.019 m.
 const FP32: &[(&str, bool, f64)] = &[
-    ("world:simple_circuit", false, 0.0502),
-    ("world:simple_circuit", true, 0.0426),
-    ("world:montmelo_line", false, 0.0306),
-    ("world:montmelo_line", true, 0.0392),
-    ("world:montreal_line", false, 0.0505),
-    ("world:montreal_line", true, 0.0534),
-    ("world:nurburgring_line", false, 0.0432),
-    ("world:nurburgring_line", true, 0.0367),
-    ("lakeside", false, 0.0211),
-    ("lakeside", true, 0.0126),
-    ("switchback", false, 0.0264),
-    ("switchback", true, 0.0229),
-    ("highland", false, 0.0204),
-    ("highland", true, 0.0324),
+    ("world:simple_circuit", false, 0.0292),
+    ("world:simple_circuit", true, 0.0220),
+    ("world:montmelo_line", false, 0.0164),
+    ("world:montmelo_line", true, 0.0230),
+    ("world:montreal_line", false, 0.0227),
+    ("world:montreal_line", true, 0.0223),
+    ("world:nurburgring_line", false, 0.0270),
+    ("world:nurburgring_line", true, 0.0232),
+    ("lakeside", false, 0.0152),
+    ("lakeside", true, 0.0215),
+    ("switchback", false, 0.0192),
+    ("switchback", true, 0.0220),
+    ("highland", false, 0.0168),
+    ("highland", true, 0.0284),
 ];
 
 /// The fp32 network in Gazebo's own light (each world file's `<scene>`, as its camera frames
@@ -44,8 +44,8 @@ const FP32: &[(&str, bool, f64)] = &[
 /// file in `../shared/gazebo-f1/worlds`, reverse, MAE in m). The networks trained in the first
 /// look alone left the road within 6–144 m here.
 const FP32_WORLD_LIGHT: &[(&str, bool, f64)] = &[
-    ("simple_circuit", false, 0.0584),
-    ("montreal_line", false, 0.0274),
+    ("simple_circuit", false, 0.0364),
+    ("montreal_line", false, 0.0302),
 ];
 
 /// Every shipped variant's position deviation on the SimpleCircuit and Montreal worlds stays
