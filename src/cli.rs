@@ -276,6 +276,14 @@ pub struct DatasetArgs {
     /// Simulated seconds between drawn looks.
     #[arg(long, default_value_t = 5.0)]
     pub look_every: f64,
+    /// Narrow the drawn looks' ambient light to LO,HI (0-1; default 0-1): 0 is the sun alone,
+    /// as `sim --light sun` draws it, 1 SimpleCircuit's own light.
+    #[arg(long, value_name = "LO,HI", requires = "looks", value_parser = looks::parse_unit_range)]
+    pub looks_ambient: Option<(f32, f32)>,
+    /// Narrow the drawn looks' texture lighting to LO,HI (0.5-1 in the default range: 0.5 the
+    /// first look's, 1 Gazebo's own).
+    #[arg(long, value_name = "LO,HI", requires = "looks", value_parser = looks::parse_unit_range)]
+    pub looks_texture: Option<(f32, f32)>,
     /// On-policy data: this network (model file or description, trim included) drives on the
     /// stored frames while the expert labels each of them (the DAgger scheme).
     #[arg(long)]

@@ -392,9 +392,12 @@ fn run_dataset(args: &DatasetArgs) -> anyhow::Result<()> {
                 ..args.look.road()
             },
         ),
-        looks: args
-            .looks
-            .then(pilotnet_brain::sim::looks::LookRange::gazebo),
+        looks: args.looks.then(|| {
+            let mut range = pilotnet_brain::sim::looks::LookRange::gazebo();
+            range.ambient = args.looks_ambient.unwrap_or(range.ambient);
+            range.texture_diffuse = args.looks_texture.unwrap_or(range.texture_diffuse);
+            range
+        }),
         look_every_s: args.look_every,
         driver: match &args.driver {
             Some(path) => Some(DriverSetup {

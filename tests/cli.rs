@@ -407,6 +407,35 @@ fn invalid_settings_exit_2_naming_the_flag_and_the_fault() {
             ],
             "--looks: the classic look has no scene to restyle",
         ),
+        (
+            &[
+                "dataset",
+                "--circuits",
+                "lakeside",
+                "--frames",
+                "5",
+                "--out",
+                out,
+                "--looks",
+                "--looks-ambient",
+                "0.5,0.2",
+            ],
+            "'0.5,0.2': LO is above HI",
+        ),
+        (
+            &[
+                "dataset",
+                "--circuits",
+                "lakeside",
+                "--frames",
+                "5",
+                "--out",
+                out,
+                "--looks-texture",
+                "0.9,1",
+            ],
+            "required arguments were not provided",
+        ),
         (&["sim", "--line-rgb", "255,102"], "expected R,G,B"),
         (&["sim", "--wall", "mauve"], "or one of white, grey"),
         // Refused by the parser: the value or the flag itself.
@@ -519,4 +548,53 @@ fn predict_reads_a_picture_through_the_camera_of_the_worlds_car() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such.world"));
+}
+
+#[test]
+fn dataset_narrows_the_drawn_light_as_asked() {
+    // The sun alone (ambient 0, textures at their own colour), where the shipped network
+    // holds its largest offset: an on-policy round may be recorded in it alone.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    let args = [
+        "dataset",
+        "--circuits",
+        "lakeside",
+        "--one-direction",
+        "--frames",
+        "40",
+        "--looks",
+        "--look-every",
+        "0.25",
+        "--looks-ambient",
+        "0,0.05",
+        "--looks-texture",
+        "0.95,1",
+        "--out",
+    ];
+    let mut argv: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    argv.push(out.as_os_str());
+    run_ok(&argv);
+    let collect: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("collect.json")).unwrap()).unwrap();
+    let range = |key: &str| -> Vec<f64> {
+        let r = collect["looks"][key].as_array().unwrap();
+        r.iter().map(|x| x.as_f64().unwrap()).collect()
+    };
+    assert!((range("ambient")[1] - 0.05).abs() < 1e-6, "{collect}");
+    assert!(
+        (range("texture_diffuse")[0] - 0.95).abs() < 1e-6,
+        "{collect}"
+    );
+    let mut looks = csv::Reader::from_path(out.join("looks.csv")).unwrap();
+    let header = looks.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = looks.records().map(|r| r.unwrap()).collect();
+    assert!(rows.len() >= 5, "{} looks", rows.len());
+    for r in &rows {
+        let ambient: f64 = r[col("ambient")].parse().unwrap();
+        let texture: f64 = r[col("texture_diffuse")].parse().unwrap();
+        assert!((0.0..=0.05).contains(&ambient), "{r:?}");
+        assert!((0.95..=1.0).contains(&texture), "{r:?}");
+    }
 }

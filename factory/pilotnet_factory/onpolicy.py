@@ -2,7 +2,8 @@
 is trained further on its own laps beside the expert's.
 
     python -m pilotnet_factory.onpolicy --training DIR --train-data DIR --out DIR \
-        [--frames 15000] [--epochs 3] [--learning-rate 3e-4] [--seed 21] [--binary PATH]
+        [--frames 15000] [--epochs 3] [--learning-rate 3e-4] [--seed 21] [--binary PATH] \
+        [--previous DIR ...] [--looks-ambient LO,HI] [--looks-texture LO,HI]
 
 A network trained on the expert's laps alone sees only where the expert goes. In closed loop
 its small errors add up: it holds a few centimetres of offset through every bend and never
@@ -37,10 +38,17 @@ from .train import cosine_schedule, evaluate
 
 
 def record(binary: Path, driver: Path, circuits: list[str], frames: int, out: Path, seed: int,
-           looks: bool, look_every: float = 5.0) -> dict:
-    """Records `frames` on-policy frames into `out` with `driver` at the wheel; the summary."""
+           looks: bool, look_every: float = 5.0, ambient: str | None = None,
+           texture: str | None = None) -> dict:
+    """Records `frames` on-policy frames into `out` with `driver` at the wheel; the summary.
+    `ambient` and `texture` (`LO,HI`) narrow the drawn looks' light (`dataset
+    --looks-ambient/--looks-texture`), to record where the network drives worst."""
     shutil.rmtree(out, ignore_errors=True)
     extra = ["--looks", "--look-every", str(look_every)] if looks else []
+    if looks and ambient:
+        extra += ["--looks-ambient", ambient]
+    if looks and texture:
+        extra += ["--looks-texture", texture]
     return json.loads(run_binary(
         binary, "dataset", "--circuits", ",".join(circuits), "--frames", str(frames),
         "--out", str(out), "--seed", str(seed), "--driver", str(driver), *extra))
@@ -123,14 +131,22 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--no-looks", action="store_true")
+    parser.add_argument("--looks-ambient", metavar="LO,HI",
+                        help="record only in looks with this ambient light (0: the sun alone)")
+    parser.add_argument("--looks-texture", metavar="LO,HI",
+                        help="record only in looks with textures lit this much (1: Gazebo's own)")
+    parser.add_argument("--previous", type=Path, nargs="*", default=[],
+                        help="on-policy sets of earlier rounds, trained on too")
     parser.add_argument("--binary", type=Path, default=ROOT / "target" / "release" / "pilotnet-brain")
     args = parser.parse_args()
     if not args.out.exists() or not (args.out / "labels.csv").exists():
         summary = record(args.binary, args.training / "pilotnet.onnx",
                          circuit_specs(TRAIN_CIRCUITS), args.frames, args.out, args.seed,
-                         looks=not args.no_looks)
+                         looks=not args.no_looks, ambient=args.looks_ambient,
+                         texture=args.looks_texture)
         print(f"onpolicy: recorded {json.dumps(summary)}", flush=True)
-    result = refine(args.training, [args.train_data, args.out], args.test_data, args.epochs,
+    result = refine(args.training, [args.train_data, *args.previous, args.out], args.test_data,
+                    args.epochs,
                     args.learning_rate, args.seed)
     print(json.dumps({k: result[k] for k in ("samples", "test_mse_before", "test_mse")}))
 

@@ -31,13 +31,20 @@ def recipe(manifest: dict) -> str:
     lines = ["# Training recipe", "",
              "Written by `pilotnet_factory.recipe` from `manifest.yaml` (never by hand).", "",
              "## Data (`pilotnet-brain dataset`)", ""]
+    base = next((d.get("looks") for d in data.values() if d.get("looks")), None) or {}
     for split, d in data.items():
         s = d["summary"]
+        own = d.get("looks") or {}
+        narrowed = [f"{what} {_range(own[key])}"
+                    for key, what in (("ambient", "ambient light"),
+                                      ("texture_diffuse", "textures lit at"))
+                    if key in own and own[key] != base.get(key)]
         lines.append(f"- **{split}**: {d['frames']} frames, seed {d['seed']}, circuits "
                      f"{', '.join(d['circuits'])} (each both ways); {s['perturbed_frames']} "
                      f"taken while a disturbance pushed the car off the line (up to "
                      f"{s['max_abs_lateral_m']:.2f} m); {s['runs']} runs, {s['runs_off_road']} "
                      "off the road"
+                     + (f"; looks narrowed to {' and '.join(narrowed)}" if narrowed else "")
                      + (f"; driven by {d['driver']}, labelled by the expert." if d.get("driver")
                         else "."))
     looks = next((d.get("looks") for d in data.values() if d.get("looks")), None)

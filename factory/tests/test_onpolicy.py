@@ -49,3 +49,21 @@ def test_rounds_continue_the_training_and_are_recorded(tmp_path):
     assert abs(second["test_mse_before"] - first["test_mse"]) < 1e-6
     rounds = json.loads((out / "training.json").read_text())["onpolicy"]
     assert [r["seed"] for r in rounds] == [21, 22]
+
+
+def test_a_round_can_be_recorded_in_a_narrowed_light(tmp_path, monkeypatch):
+    import pilotnet_factory.onpolicy as onpolicy
+    calls = []
+    monkeypatch.setattr(onpolicy, "run_binary",
+                        lambda binary, *args: calls.append(args) or '{"frames": 10}')
+    summary = onpolicy.record(tmp_path / "pilotnet-brain", tmp_path / "m.onnx", ["lakeside"], 10,
+                              tmp_path / "op", 23, looks=True, ambient="0,0.1", texture="0.9,1")
+    assert summary == {"frames": 10}
+    args = list(calls[0])
+    assert args[args.index("--driver") + 1] == str(tmp_path / "m.onnx")
+    assert args[args.index("--looks-ambient") + 1] == "0,0.1"
+    assert args[args.index("--looks-texture") + 1] == "0.9,1"
+    # Without looks there is no light to narrow.
+    onpolicy.record(tmp_path / "b", tmp_path / "m.onnx", ["lakeside"], 10, tmp_path / "op", 23,
+                    looks=False, ambient="0,0.1")
+    assert "--looks-ambient" not in calls[1] and "--looks" not in calls[1]

@@ -50,3 +50,22 @@ def test_the_recorders_32_bit_ranges_are_written_as_set():
     looks["tint"] = 0.05000000074505806
     text = recipe(manifest)
     assert "exposure 0.8–1.2, white balance ±0.05" in text
+
+
+def test_a_round_in_a_narrowed_light_says_so():
+    manifest = yaml.safe_load((ROOT / "models" / "manifest.yaml").read_text())
+    looks = manifest["dataset"]["train"].get("looks")
+    if not looks:
+        return
+    manifest["dataset"]["onpolicy3"] = {
+        "circuits": ["lakeside"], "frames": 100, "seed": 23,
+        "driver": "the network after on-policy round 2, trimmed, in the sun's light",
+        "looks": {**looks, "ambient": [0.0, 0.10000000149011612],
+                  "texture_diffuse": [0.8999999761581421, 1.0]},
+        "summary": {"perturbed_frames": 5, "max_abs_lateral_m": 0.4, "runs": 2,
+                    "runs_off_road": 0}}
+    text = recipe(manifest)
+    line = next(x for x in text.splitlines() if x.startswith("- **onpolicy3**"))
+    assert "looks narrowed to ambient light 0–0.1 and textures lit at 0.9–1" in line
+    assert "in the sun's light, labelled by the expert." in line
+    assert "narrowed" not in next(x for x in text.splitlines() if x.startswith("- **train**"))

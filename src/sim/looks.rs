@@ -376,6 +376,24 @@ pub fn parse_rgb(text: &str) -> Result<[u8; 3], String> {
     Ok([channel(r)?, channel(g)?, channel(b)?])
 }
 
+/// `LO,HI`, a range of a light level within 0–1 (`dataset --looks-ambient 0,0.1`).
+pub fn parse_unit_range(text: &str) -> Result<(f32, f32), String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [lo, hi] = parts.as_slice() else {
+        return Err(format!("'{text}': expected LO,HI (two numbers 0-1)"));
+    };
+    let level = |c: &str| match c.parse::<f32>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        Ok(x) => Err(format!("'{text}': {x} is outside 0-1")),
+        Err(e) => Err(format!("'{text}': '{c}' is not a number ({e})")),
+    };
+    let (lo, hi) = (level(lo)?, level(hi)?);
+    if lo > hi {
+        return Err(format!("'{text}': LO is above HI"));
+    }
+    Ok((lo, hi))
+}
+
 /// A wall colour by name (one of [`LookRange::gazebo`]'s walls) or as `R,G,B`, diffuse.
 pub fn parse_wall(text: &str) -> Result<[f32; 3], String> {
     let walls = LookRange::gazebo().walls;
@@ -393,6 +411,22 @@ pub fn parse_wall(text: &str) -> Result<[f32; 3], String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_light_range_is_two_levels_in_order_within_0_1() {
+        assert_eq!(parse_unit_range("0, 0.1"), Ok((0.0, 0.1)));
+        assert_eq!(parse_unit_range("1,1"), Ok((1.0, 1.0)));
+        for (bad, why) in [
+            ("0.5", "expected LO,HI"),
+            ("0,1.5", "outside 0-1"),
+            ("0.6,0.2", "LO is above HI"),
+            ("a,1", "not a number"),
+            ("NaN,1", "outside 0-1"),
+        ] {
+            let e = parse_unit_range(bad).unwrap_err();
+            assert!(e.contains(why) && e.contains(bad), "{bad}: {e}");
+        }
+    }
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
