@@ -193,7 +193,8 @@ def main() -> None:
     parser.add_argument("--sun-round-frames", type=int, default=10000,
                         help="frames of one more on-policy round recorded in the sun's light "
                              "alone (ambient 0-0.1, textures lit 0.9-1), where two rounds in "
-                             "the whole range left the network 4.7 cm off (0: none)")
+                             "the whole range left the network 4.7 cm off (0: none; needs "
+                             "--looks)")
     args = parser.parse_args()
     started = time.time()
     if args.smoke:

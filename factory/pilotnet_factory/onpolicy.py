@@ -43,11 +43,13 @@ def record(binary: Path, driver: Path, circuits: list[str], frames: int, out: Pa
     """Records `frames` on-policy frames into `out` with `driver` at the wheel; the summary.
     `ambient` and `texture` (`LO,HI`) narrow the drawn looks' light (`dataset
     --looks-ambient/--looks-texture`), to record where the network drives worst."""
+    if not looks and (ambient or texture):
+        raise ValueError("a narrowed light (ambient, texture) needs the drawn looks (looks=True)")
     shutil.rmtree(out, ignore_errors=True)
     extra = ["--looks", "--look-every", str(look_every)] if looks else []
-    if looks and ambient:
+    if ambient:
         extra += ["--looks-ambient", ambient]
-    if looks and texture:
+    if texture:
         extra += ["--looks-texture", texture]
     return json.loads(run_binary(
         binary, "dataset", "--circuits", ",".join(circuits), "--frames", str(frames),
@@ -146,8 +148,7 @@ def main() -> None:
                          texture=args.looks_texture)
         print(f"onpolicy: recorded {json.dumps(summary)}", flush=True)
     result = refine(args.training, [args.train_data, *args.previous, args.out], args.test_data,
-                    args.epochs,
-                    args.learning_rate, args.seed)
+                    args.epochs, args.learning_rate, args.seed)
     print(json.dumps({k: result[k] for k in ("samples", "test_mse_before", "test_mse")}))
 
 

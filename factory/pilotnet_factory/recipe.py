@@ -31,14 +31,16 @@ def recipe(manifest: dict) -> str:
     lines = ["# Training recipe", "",
              "Written by `pilotnet_factory.recipe` from `manifest.yaml` (never by hand).", "",
              "## Data (`pilotnet-brain dataset`)", ""]
-    base = next((d.get("looks") for d in data.values() if d.get("looks")), None) or {}
+    # The looks the datasets were drawn in: the first set's; a set drawn in a narrower light
+    # says so on its own line.
+    looks = next((d.get("looks") for d in data.values() if d.get("looks")), None)
     for split, d in data.items():
         s = d["summary"]
         own = d.get("looks") or {}
         narrowed = [f"{what} {_range(own[key])}"
                     for key, what in (("ambient", "ambient light"),
                                       ("texture_diffuse", "textures lit at"))
-                    if key in own and own[key] != base.get(key)]
+                    if key in own and own[key] != (looks or {}).get(key)]
         lines.append(f"- **{split}**: {d['frames']} frames, seed {d['seed']}, circuits "
                      f"{', '.join(d['circuits'])} (each both ways); {s['perturbed_frames']} "
                      f"taken while a disturbance pushed the car off the line (up to "
@@ -47,7 +49,6 @@ def recipe(manifest: dict) -> str:
                      + (f"; looks narrowed to {' and '.join(narrowed)}" if narrowed else "")
                      + (f"; driven by {d['driver']}, labelled by the expert." if d.get("driver")
                         else "."))
-    looks = next((d.get("looks") for d in data.values() if d.get("looks")), None)
     if looks:
         every = next(d.get("look_every_s") for d in data.values() if d.get("looks"))
         walls = ", ".join(w["name"] for w in looks["walls"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 import yaml
 
@@ -63,7 +64,11 @@ def test_a_round_can_be_recorded_in_a_narrowed_light(tmp_path, monkeypatch):
     assert args[args.index("--driver") + 1] == str(tmp_path / "m.onnx")
     assert args[args.index("--looks-ambient") + 1] == "0,0.1"
     assert args[args.index("--looks-texture") + 1] == "0.9,1"
-    # Without looks there is no light to narrow.
+    # Without looks there is no light to narrow: refused before anything runs.
+    with pytest.raises(ValueError, match="needs the drawn looks"):
+        onpolicy.record(tmp_path / "b", tmp_path / "m.onnx", ["lakeside"], 10, tmp_path / "op",
+                        23, looks=False, ambient="0,0.1")
+    assert len(calls) == 1
     onpolicy.record(tmp_path / "b", tmp_path / "m.onnx", ["lakeside"], 10, tmp_path / "op", 23,
-                    looks=False, ambient="0,0.1")
+                    looks=False)
     assert "--looks-ambient" not in calls[1] and "--looks" not in calls[1]

@@ -6,8 +6,12 @@ from pilotnet_factory.binary import ROOT
 from pilotnet_factory.recipe import recipe
 
 
+def shipped_manifest() -> dict:
+    return yaml.safe_load((ROOT / "models" / "manifest.yaml").read_text())
+
+
 def test_the_shipped_manifest_renders_its_data_training_and_trims():
-    manifest = yaml.safe_load((ROOT / "models" / "manifest.yaml").read_text())
+    manifest = shipped_manifest()
     text = recipe(manifest)
     train = manifest["dataset"]["train"]
     assert f"{train['frames']} frames, seed {train['seed']}" in text
@@ -26,7 +30,7 @@ def test_the_shipped_manifest_renders_its_data_training_and_trims():
 
 
 def test_an_on_policy_refinement_is_stated_with_its_data():
-    manifest = yaml.safe_load((ROOT / "models" / "manifest.yaml").read_text())
+    manifest = shipped_manifest()
     manifest["dataset"]["onpolicy1"] = {
         "circuits": ["lakeside"], "frames": 100, "seed": 21, "driver": "the trained network",
         "summary": {"perturbed_frames": 5, "max_abs_lateral_m": 0.9, "runs": 2,
@@ -42,7 +46,7 @@ def test_an_on_policy_refinement_is_stated_with_its_data():
 
 
 def test_the_recorders_32_bit_ranges_are_written_as_set():
-    manifest = yaml.safe_load((ROOT / "models" / "manifest.yaml").read_text())
+    manifest = shipped_manifest()
     looks = manifest["dataset"]["train"].get("looks")
     if not looks:
         return
@@ -53,7 +57,7 @@ def test_the_recorders_32_bit_ranges_are_written_as_set():
 
 
 def test_a_round_in_a_narrowed_light_says_so():
-    manifest = yaml.safe_load((ROOT / "models" / "manifest.yaml").read_text())
+    manifest = shipped_manifest()
     looks = manifest["dataset"]["train"].get("looks")
     if not looks:
         return

@@ -411,22 +411,6 @@ pub fn parse_wall(text: &str) -> Result<[f32; 3], String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_light_range_is_two_levels_in_order_within_0_1() {
-        assert_eq!(parse_unit_range("0, 0.1"), Ok((0.0, 0.1)));
-        assert_eq!(parse_unit_range("1,1"), Ok((1.0, 1.0)));
-        for (bad, why) in [
-            ("0.5", "expected LO,HI"),
-            ("0,1.5", "outside 0-1"),
-            ("0.6,0.2", "LO is above HI"),
-            ("a,1", "not a number"),
-            ("NaN,1", "outside 0-1"),
-        ] {
-            let e = parse_unit_range(bad).unwrap_err();
-            assert!(e.contains(why) && e.contains(bad), "{bad}: {e}");
-        }
-    }
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -567,5 +551,21 @@ mod tests {
             .sum::<f64>()
             / before.len() as f64;
         assert!(diff > 0.0 && diff < 4.0, "{diff}");
+    }
+
+    #[test]
+    fn a_light_range_is_two_levels_in_order_within_0_1() {
+        assert_eq!(parse_unit_range("0, 0.1"), Ok((0.0, 0.1)));
+        assert_eq!(parse_unit_range("1,1"), Ok((1.0, 1.0)));
+        for (bad, why) in [
+            ("0.5", "expected LO,HI"),
+            ("0,1.5", "outside 0-1"),
+            ("0.6,0.2", "LO is above HI"),
+            ("a,1", "not a number"),
+            ("NaN,1", "outside 0-1"),
+        ] {
+            let e = parse_unit_range(bad).unwrap_err();
+            assert!(e.contains(why) && e.contains(bad), "{bad}: {e}");
+        }
     }
 }
