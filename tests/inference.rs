@@ -276,6 +276,7 @@ const BENCH_KEYS: &[&str] = &[
     "inference_ms_p99",
     "inference_ms_max",
     "mse",
+    "w_error_by_turn",
 ];
 
 fn run_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
@@ -289,7 +290,7 @@ fn run_json(args: &[&std::ffi::OsStr]) -> serde_json::Value {
 }
 
 #[test]
-fn bench_prints_every_key_and_the_dataset_mse() {
+fn bench_prints_every_key_and_the_dataset_mse_and_turn_errors() {
     let dir = util::testnet();
     let model = dir.join("pilotnet_dls.onnx");
     let v = run_json(&[
@@ -356,6 +357,33 @@ fn bench_prints_every_key_and_the_dataset_mse() {
         close("mse_v", 0.005);
         close("mse_w", 0.02);
         close("mse", 0.0125);
+        // By the labels' |w|: the first sample answered exactly, the second off by its
+        // difference from the first (the label brought to the network's ±7.1 rad/s first).
+        let bands = v["w_error_by_turn"].as_array().unwrap();
+        let band_of = |w: f64| {
+            bands
+                .iter()
+                .position(|b| {
+                    w.abs() >= b["abs_w_from"].as_f64().unwrap()
+                        && b["abs_w_to"].as_f64().is_none_or(|t| w.abs() < t)
+                })
+                .unwrap()
+        };
+        let error1 = (w0 - w1.clamp(-7.1, 7.1)).abs();
+        let median = |k: usize| bands[k]["median_abs_error_rad_s"].as_f64().unwrap();
+        if band_of(w0) == band_of(w1) {
+            assert_eq!(bands[band_of(w0)]["samples"], 2);
+            assert!(
+                (median(band_of(w0)) - error1 / 2.0).abs() < 1e-4,
+                "{ext} {bands:?}"
+            );
+        } else {
+            assert!(median(band_of(w0)).abs() < 1e-4, "{ext} {bands:?}");
+            assert!(
+                (median(band_of(w1)) - error1).abs() < 1e-4,
+                "{ext} {bands:?}"
+            );
+        }
     }
 }
 

@@ -9,7 +9,10 @@ world (`f1_1_circuit.world`). `pilotnet-brain predict --json` answers each with 
 with the expert (what a dataset labels the picture with). Where the expert finds the line, the
 variant's w is compared with the expert's: whether its sign agrees, on the frames where the
 expert turns (|w| of 0.1 rad/s or more: on a straight the sign of a near-zero w means
-nothing), and the median |w - w_expert| over all of them. Writes OUT.json and OUT.md.
+nothing), the median |w - w_expert| over all of them, and on the frames that turn hard
+(|w_expert| of 2 rad/s or more, the band `bench` reports last) the slope of w on w_expert, with
+the expert brought to the range the network was trained to answer: under 1 where the variant
+answers those turns short. Writes OUT.json and OUT.md.
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ LEGACY = ROOT.parent / "shared" / "gazebo-f1-legacy"
 OLD_WORLD = LEGACY / "worlds" / "f1_1_circuit.world"
 #: An expert |w| below this is driving straight: its sign is not judged.
 STRAIGHT = 0.1
+#: An expert |w| from this on is a strong turn (`bench`'s last `w_error_by_turn` band).
+STRONG = 2.0
+
+
+def strong_turn_gain(pairs: list[tuple[float, float]], w_min: float, w_max: float) -> float | None:
+    """Least-squares slope through the origin of the network's w on the expert's, over the
+    (w, w_expert) pairs where |w_expert| >= STRONG, the expert limited to [w_min, w_max] (what
+    the network can answer); None without such pairs."""
+    strong = [(w, min(max(e, w_min), w_max)) for w, e in pairs if abs(e) >= STRONG]
+    square = sum(e * e for _, e in strong)
+    return sum(w * e for w, e in strong) / square if square > 0 else None
 
 
 def frames() -> list[tuple[Path, Path | None]]:
@@ -80,8 +94,10 @@ def main() -> None:
             row.append(f"{n['w']:+.2f}" if n else "refused")
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", "| variant | frames with the line | w's sign agrees where the expert turns | "
-                  "median abs(w - w_expert) (rad/s) |",
-              "|---|---|---|---|"]
+                  f"median abs(w - w_expert) (rad/s) | strong turns (abs(w_expert) >= {STRONG:g}): "
+                  "frames, gain |",
+              "|---|---|---|---|---|"]
+    label_range = manifest["training"]["label_range"]
     summary = {}
     for v in variants:
         pairs = [(a["network"]["w"], a["expert"]["w"]) for a in answers[v["name"]]
@@ -89,9 +105,13 @@ def main() -> None:
         turns = [(w, e) for w, e in pairs if abs(e) >= STRAIGHT]
         agree = sum((w > 0) == (e > 0) for w, e in turns)
         median = statistics.median(abs(w - e) for w, e in pairs) if pairs else float("nan")
+        gain = strong_turn_gain(pairs, label_range["w_min"], label_range["w_max"])
+        strong = sum(abs(e) >= STRONG for _, e in pairs)
         summary[v["name"]] = {"frames": len(pairs), "turns": len(turns), "sign_agrees": agree,
-                              "median_abs_dw": median}
-        lines.append(f"| {v['name']} | {len(pairs)} | {agree}/{len(turns)} | {median:.2f} |")
+                              "median_abs_dw": median, "strong_turns": strong,
+                              "strong_turn_gain": gain}
+        lines.append(f"| {v['name']} | {len(pairs)} | {agree}/{len(turns)} | {median:.2f} | "
+                     f"{strong}, {'-' if gain is None else f'{gain:.2f}'} |")
     text = "\n".join(lines) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(

@@ -3,7 +3,8 @@
     python -m pilotnet_factory.table --models DIR --dataset TEST_DIR [--laps] [--frames N]
 
 Offline: one `pilotnet-brain bench --dataset` per variant, in the seed's columns (Method |
-Model size (MB) | MSE | Inference time (s) | Framework). With `--laps`, closed loop: one
+Model size (MB) | MSE | Inference time (s) | Framework) and the yaw rate's error on the frames
+that turn hardest (where a single MSE hides a network that answers turns short). With `--laps`, closed loop: one
 `pilotnet-brain sim` lap per variant on Behavior Metrics' SimpleCircuit and Montreal Gazebo
 worlds (average speed, position deviation MAE and Behavior Metrics' score, brain iteration
 frequency, mean inference time, real-time factor). Variants whose file is missing (not
@@ -30,18 +31,31 @@ def variants(models: Path) -> list[dict]:
 def offline(binary: Path, models: Path, dataset: Path, frames: int,
             measured: dict[str, dict] | None = None) -> str:
     """One `bench --dataset` per variant (`measured` holds benches already run, by name)."""
-    rows = ["Method | Variant | Model size (MB) | MSE | Inference time (s) | p99 (s) | Framework",
-            "--- | --- | --- | --- | --- | --- | ---"]
+    rows = ["Method | Variant | Model size (MB) | MSE | Inference time (s) | p99 (s) | "
+            "Strong turns: median abs(w - w_label) (rad/s), gain | Framework",
+            "--- | --- | --- | --- | --- | --- | --- | ---"]
     for v in variants(models):
         path = models / v["file"]
         if not path.exists():
-            rows.append(f"{v['method']} | {v['name']} | not built | | | | {FRAMEWORK[v['backend']]}")
+            rows.append(f"{v['method']} | {v['name']} | not built | | | | | "
+                        f"{FRAMEWORK[v['backend']]}")
             continue
         b = (measured or {}).get(v["name"]) or bench(binary, path, dataset, frames)
         rows.append(f"{v['method']} | {v['name']} | {b['size_mb']:.2f} | {b['mse']:.5f} | "
                     f"{b['inference_ms_mean'] / 1e3:.5f} | {b['inference_ms_p99'] / 1e3:.5f} | "
-                    f"{FRAMEWORK[v['backend']]}")
+                    f"{strong_turns(b)} | {FRAMEWORK[v['backend']]}")
     return "\n".join(rows)
+
+
+def strong_turns(measured: dict) -> str:
+    """The strongest band of `bench`'s `w_error_by_turn`: where a network answers short."""
+    bands = measured.get("w_error_by_turn") or []
+    if not bands or bands[-1]["median_abs_error_rad_s"] is None:
+        return ""
+    band = bands[-1]
+    gain = "" if band["gain"] is None else f", {band['gain']:.2f}"
+    return (f"{band['median_abs_error_rad_s']:.3f}{gain} "
+            f"({band['samples']} frames from {band['abs_w_from']:g})")
 
 
 def closed_loop(binary: Path, models: Path, circuit: str, timeout: float | None = None) -> str:

@@ -17,6 +17,7 @@ use crate::base::sensor::Frame;
 use crate::base::settings::{within, InvalidSetting};
 use crate::base::timing::StepTimer;
 use crate::evaluation::circuit::{Circuit, RoadGeometry};
+use crate::evaluation::steering::{TurnBand, TurnErrors};
 use crate::inference::backend::{self, Backend, BackendConfig, BackendError};
 use crate::inference::model::{Crop, InputSpec, Model, ModelError};
 use crate::inference::preprocess::{PreprocessError, Preprocessor};
@@ -118,6 +119,8 @@ pub struct BenchReport {
     pub mse_w: Option<f64>,
     /// Samples in the MSE.
     pub dataset_samples: Option<usize>,
+    /// The yaw rate's error in rad/s by how hard the labels turn (null without a dataset).
+    pub w_error_by_turn: Option<Vec<TurnBand>>,
 }
 
 /// The model's input spec for frames already cut to its input size (identity crop/resize).
@@ -227,8 +230,8 @@ pub fn run(
         }
     }
 
-    let mse = match &samples {
-        Some(samples) => Some(dataset_mse(
+    let scored = match &samples {
+        Some(samples) => Some(score_dataset(
             &model,
             backend.as_mut(),
             &mut full,
@@ -252,23 +255,37 @@ pub fn run(
         inference_ms_p50: i.p50_ms,
         inference_ms_p99: i.p99_ms,
         inference_ms_max: i.max_ms,
-        mse: mse.map(|(v, w)| (v + w) / 2.0),
-        mse_v: mse.map(|(v, _)| v),
-        mse_w: mse.map(|(_, w)| w),
+        mse: scored.as_ref().map(|s| (s.mse_v + s.mse_w) / 2.0),
+        mse_v: scored.as_ref().map(|s| s.mse_v),
+        mse_w: scored.as_ref().map(|s| s.mse_w),
         dataset_samples: samples.as_ref().map(Vec::len),
+        w_error_by_turn: scored.map(|s| s.turns.bands()),
     })
 }
 
-/// Mean squared error of v and w over `samples`, in normalised label space.
-fn dataset_mse(
+/// How the network answers a dataset.
+struct Scored {
+    /// MSE of v in normalised label space.
+    mse_v: f64,
+    /// MSE of w in normalised label space.
+    mse_w: f64,
+    /// w against the labels, by turn.
+    turns: TurnErrors,
+}
+
+/// Mean squared error of v and w over `samples`, in normalised label space, and w's error
+/// by turn in rad/s.
+fn score_dataset(
     model: &Model,
     backend: &mut dyn Backend,
     full: &mut Preprocessor,
     cut: &mut Preprocessor,
     samples: &[dataset::Sample],
-) -> Result<(f64, f64), BenchError> {
+) -> Result<Scored, BenchError> {
     let out = model.output;
     let (mut sv, mut sw) = (0.0, 0.0);
+    // The yaw rates the network can answer: its normalised output from 0 to 1.
+    let mut turns = TurnErrors::new(out.w.apply(0.0), out.w.apply(1.0));
     for s in samples {
         let frame = dataset::read_image(&s.image)?;
         let name = s.image.display().to_string();
@@ -280,9 +297,34 @@ fn dataset_mse(
         let dw = out.normalised(raw, out.w.index) - out.w.invert(s.w);
         sv += dv * dv;
         sw += dw * dw;
+        turns.add(s.w, out.w_of(raw));
     }
     let n = samples.len() as f64;
-    Ok((sv / n, sw / n))
+    Ok(Scored {
+        mse_v: sv / n,
+        mse_w: sw / n,
+        turns,
+    })
+}
+
+/// One line for the bands: `|w| 0–0.5: median 0.08 rad/s, gain 0.99 (3817)` and so on.
+fn turn_summary(bands: &[TurnBand]) -> String {
+    let opt =
+        |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |x| format!("{x:.digits$}"));
+    bands
+        .iter()
+        .map(|b| {
+            let to = b.abs_w_to.map_or("+".to_string(), |t| format!("-{t}"));
+            format!(
+                "{}{to}: median {} rad/s, gain {} ({})",
+                b.abs_w_from,
+                opt(b.median_abs_error_rad_s, 3),
+                opt(b.gain, 2),
+                b.samples
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl BenchReport {
@@ -331,6 +373,13 @@ impl BenchReport {
                         opt(self.mse_v),
                         opt(self.mse_w)
                     ),
+                    None => "- (no --dataset)".into(),
+                },
+            ),
+            (
+                "w error by |w label|",
+                match &self.w_error_by_turn {
+                    Some(bands) => turn_summary(bands),
                     None => "- (no --dataset)".into(),
                 },
             ),
