@@ -4,8 +4,8 @@
 
 Offline: one `pilotnet-brain bench --dataset` per variant, in the seed's columns (Method |
 Model size (MB) | MSE | Inference time (s) | Framework) and the yaw rate's error on the frames
-that turn hardest (where a single MSE hides a network that answers turns short). With `--laps`, closed loop: one
-`pilotnet-brain sim` lap per variant on Behavior Metrics' SimpleCircuit and Montreal Gazebo
+that turn hardest (where a single MSE hides a network that answers turns short). With
+`--laps`, closed loop: one `pilotnet-brain sim` lap per variant on Behavior Metrics' SimpleCircuit and Montreal Gazebo
 worlds (average speed, position deviation MAE and Behavior Metrics' score, brain iteration
 frequency, mean inference time, real-time factor). Variants whose file is missing (not
 shipped, not built) are skipped and named. Prints Markdown.
